@@ -1,0 +1,144 @@
+"""Names of games, solvers and experiments, mapped to ``"module:attr"`` strings.
+
+Listing imports nothing heavy; :func:`load` imports a target on first use. Each family adds
+its own lines to the tables below (status ``works``, ``partial`` or ``planned``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from saddlepoint.errors import InvalidInputError
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A registered name: where it lives, what kind of thing it is, and how finished it is."""
+
+    target: str | None
+    kind: str
+    status: str
+    description: str
+
+
+def _nf(attr: str, description: str) -> Entry:
+    return Entry(f"saddlepoint.games.normal_form:{attr}", "matrix", "works", description)
+
+
+# Games. Matrix games take keyword parameters in OpenSpiel's string syntax, e.g.
+# ``random_zero_sum(m=10,n=10,seed=0)``.
+GAMES: dict[str, Entry] = {
+    "rock_paper_scissors": _nf("rock_paper_scissors", "Rock-paper-scissors, value 0"),
+    "matching_pennies": _nf("matching_pennies", "Matching pennies, value 0"),
+    "biased_rps": _nf("biased_rps", "Rock-paper-scissors with asymmetric payoffs"),
+    "shapley": _nf("shapley", "Shapley's 3x3 game (cycling), zero-sum form"),
+    "random_zero_sum": _nf("random_zero_sum", "Uniform [-1,1] payoffs; params m, n, seed"),
+    "kuhn_poker": Entry(None, "efg", "planned", "Kuhn poker (OpenSpiel rules)"),
+    "leduc_poker": Entry(None, "efg", "planned", "Leduc poker (OpenSpiel rules)"),
+    "liars_dice": Entry(None, "efg", "planned", "Liar's dice (OpenSpiel rules)"),
+    "goofspiel": Entry(None, "efg", "planned", "Goofspiel, turn-based form"),
+    "oshi_zumo": Entry(None, "efg", "planned", "Oshi-Zumo, turn-based form"),
+}
+
+# Solvers, per game kind. ``kind`` must match the game's kind.
+SOLVERS: dict[str, Entry] = {
+    "lp": Entry("saddlepoint.solvers.matrix:LPConfig", "matrix", "works",
+                "Exact equilibrium and value by linear programming (HiGHS)"),
+    "regret_matching": Entry("saddlepoint.solvers.matrix:RegretMatchingConfig", "matrix", "works",
+                             "Regret matching, simultaneous updates, uniform averaging"),
+    "regret_matching_plus": Entry("saddlepoint.solvers.matrix:RegretMatchingPlusConfig", "matrix",
+                                  "works", "Regret matching+, alternating updates, linear averaging"),
+    "hedge": Entry("saddlepoint.solvers.matrix:HedgeConfig", "matrix", "works",
+                   "Multiplicative weights (Hedge)"),
+    "optimistic_hedge": Entry("saddlepoint.solvers.matrix:OptimisticHedgeConfig", "matrix", "works",
+                              "Optimistic multiplicative weights (last iterate converges)"),
+    "extragradient": Entry("saddlepoint.solvers.matrix:ExtragradientConfig", "matrix", "works",
+                           "Extragradient / mirror prox with entropic mirror map"),
+    "fictitious_play": Entry("saddlepoint.solvers.matrix:FictitiousPlayConfig", "matrix", "works",
+                             "Fictitious play (simultaneous best responses)"),
+    "cfr": Entry(None, "efg", "planned", "Counterfactual regret minimisation"),
+    "cfr_plus": Entry(None, "efg", "planned", "CFR+"),
+    "linear_cfr": Entry(None, "efg", "planned", "Linear CFR"),
+    "dcfr": Entry(None, "efg", "planned", "Discounted CFR"),
+    "mccfr_external": Entry(None, "efg", "planned", "External-sampling MCCFR"),
+    "mccfr_outcome": Entry(None, "efg", "planned", "Outcome-sampling MCCFR"),
+    "adado": Entry(None, "efg", "planned", "Adaptive double oracle (AdaDO)"),
+    "xdo": Entry(None, "efg", "planned", "Extensive-form double oracle (XDO)"),
+}
+
+# How ``saddlepoint solve`` runs a solver on a game of each kind: a function
+# ``solve_by_name(game, algo, *, iterations, seed, eval_every, show_progress) -> SolveResult``.
+SOLVE_BACKENDS: dict[str, str] = {
+    "matrix": "saddlepoint.solvers.matrix:solve_by_name",
+}
+
+# Reproductions: ``run(preset, seeds, out) -> RunDir``.
+EXPERIMENTS: dict[str, Entry] = {
+    "matrix-games": Entry("saddlepoint.experiments.matrix_games:run", "experiment", "works",
+                          "Matrix-game solvers: average and last-iterate exploitability"),
+    "adado": Entry(None, "experiment", "planned", "AdaDO / RMDO vs XDO and CFR (2411.00954)"),
+    "rspo": Entry(None, "experiment", "planned", "RSPO and self-play baselines (2503.00030)"),
+    "rmod": Entry(None, "experiment", "planned", "Robust multi-objective decoding (2503.08796)"),
+    "inferenceguard": Entry(None, "experiment", "planned", "Safe decoding (2502.01208)"),
+    "wd1": Entry(None, "experiment", "planned", "wd1 vs d1 on a masked diffusion LM (2507.08838)"),
+    "linear-bandits": Entry(None, "experiment", "planned",
+                            "Gap-adjusted misspecified linear bandits (2501.05361)"),
+    "mean-field-bo": Entry(None, "experiment", "planned", "Mean-field GP-UCB (2502.12315)"),
+    "imac": Entry(None, "experiment", "planned", "Imagined autocurricula (2509.13341)"),
+    "offline-synthetic": Entry(None, "experiment", "planned",
+                               "Synthetic data for offline RL (2508.12356)"),
+    "moa": Entry(None, "experiment", "planned", "Deception in Mixture-of-Agents (2503.05856)"),
+}
+
+
+def load(target: str) -> Any:
+    """Import ``"module:attr"`` and return the attribute."""
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def lookup(table: dict[str, Entry], name: str, what: str) -> Entry:
+    """The entry for ``name`` or an error listing the valid names; planned entries are refused."""
+    entry = table.get(name)
+    if entry is None:
+        raise InvalidInputError(f"unknown {what} {name!r}; choose from: {', '.join(sorted(table))}")
+    if entry.target is None:
+        raise InvalidInputError(f"{what} {name!r} is planned but not implemented yet")
+    return entry
+
+
+_GAME_STRING = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\((.*)\))?\s*$")
+
+
+def parse_game_string(text: str) -> tuple[str, dict[str, Any]]:
+    """Split OpenSpiel-style ``name(key=value,...)`` into a name and typed parameters.
+
+    Values become ``int``, ``float``, ``bool`` (``true``/``false``) or stay strings.
+    """
+    match = _GAME_STRING.match(text)
+    if match is None:
+        raise InvalidInputError(f"cannot parse game string {text!r}; expected name(key=value,...)")
+    name, body = match.group(1), match.group(2)
+    params: dict[str, Any] = {}
+    if body and body.strip():
+        for item in body.split(","):
+            key, sep, value = item.partition("=")
+            key, value = key.strip(), value.strip()
+            if not sep or not key or not value:
+                raise InvalidInputError(f"bad parameter {item.strip()!r} in game string {text!r}")
+            params[key] = _parse_value(value)
+    return name, params
+
+
+def _parse_value(value: str) -> Any:
+    if value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    for cast in (int, float):
+        try:
+            return cast(value)
+        except ValueError:
+            pass
+    return value

@@ -1,0 +1,7 @@
+"""Solvers: equilibrium computation for matrix games (and, to come, extensive-form games)."""
+
+from saddlepoint.solvers.base import SolveResult
+from saddlepoint.solvers.exploitability import best_response, exploitability, nash_conv
+from saddlepoint.solvers.lp import solve_zero_sum
+
+__all__ = ["SolveResult", "best_response", "exploitability", "nash_conv", "solve_zero_sum"]

@@ -1,0 +1,68 @@
+"""What every solver returns, whatever the game: a :class:`SolveResult` record."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from saddlepoint.results import to_jsonable
+
+
+@dataclass(frozen=True)
+class SolveResult:
+    """The outcome of ``solve``: the solution (average strategies), how good it is, the curve.
+
+    ``exploitability`` follows OpenSpiel's convention, ``nash_conv / 2``; ``nash_conv`` is the
+    sum over players of what a best response gains (the duality gap in a zero-sum game).
+    ``last_*`` fields judge the last iterate where the method has one. ``curve`` holds one
+    dict per evaluation (``iteration``, ``exploitability``, ``nash_conv``, ...).
+    """
+
+    game: str
+    algo: str
+    iterations: int
+    strategies: tuple[Any, ...]
+    exploitability: float
+    nash_conv: float
+    seconds: float
+    value: float | None = None
+    last_strategies: tuple[Any, ...] | None = None
+    last_exploitability: float | None = None
+    last_nash_conv: float | None = None
+    curve: tuple[dict[str, Any], ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self, *, include_strategies: bool = True) -> dict[str, Any]:
+        """A JSON-friendly dictionary (the CLI's ``--json`` output)."""
+        out: dict[str, Any] = {
+            "game": self.game,
+            "algo": self.algo,
+            "iterations": self.iterations,
+            "value": self.value,
+            "exploitability": self.exploitability,
+            "nash_conv": self.nash_conv,
+            "last_exploitability": self.last_exploitability,
+            "last_nash_conv": self.last_nash_conv,
+            "seconds": self.seconds,
+            **self.extra,
+        }
+        if include_strategies:
+            out["strategies"] = [np.asarray(s) if isinstance(s, np.ndarray) else s for s in self.strategies]
+        if self.curve:
+            out["curve"] = list(self.curve)
+        return to_jsonable(out)
+
+
+def eval_schedule(iterations: int, eval_every: int | None, points: int = 50) -> set[int]:
+    """Iterations (1-based) at which to evaluate: every ``eval_every``, or ~``points`` log-spaced
+    ones when ``eval_every`` is None; the last iteration is always included."""
+    if iterations <= 0:
+        return set()
+    if eval_every is not None:
+        sched = set(range(eval_every, iterations + 1, eval_every))
+    else:
+        sched = {int(round(v)) for v in np.geomspace(1, iterations, num=min(points, iterations))}
+    sched.add(iterations)
+    return sched

@@ -1,0 +1,385 @@
+"""Solvers for two-player normal-form games.
+
+Every iterative method is a small class with an explicit :meth:`MatrixDynamics.step`,
+read-only accessors for the last and the average iterate, and a config dataclass. Use
+:func:`solve` for one call that returns a :class:`~saddlepoint.solvers.base.SolveResult`, or
+:func:`iterate` to watch the iterates one step at a time. All methods work on general-sum
+games (each player follows its own payoffs); the LP needs a zero-sum game.
+
+Payoff gradients: the row player sees ``u_x = A y`` and the column player ``u_y = B^T x``.
+Step sizes are given relative to the game's payoff range, so they do not depend on its scale.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from saddlepoint.config import check_choice, check_positive, check_positive_int
+from saddlepoint.errors import InvalidInputError
+from saddlepoint.games.normal_form import NormalFormGame
+from saddlepoint.progress import progress
+from saddlepoint.rng import make_rng
+from saddlepoint.solvers.base import SolveResult, eval_schedule
+from saddlepoint.solvers.exploitability import _nash_conv_unchecked
+from saddlepoint.solvers.lp import solve_zero_sum
+
+__all__ = [
+    "LPConfig", "RegretMatchingConfig", "RegretMatchingPlusConfig", "HedgeConfig",
+    "OptimisticHedgeConfig", "ExtragradientConfig", "FictitiousPlayConfig", "MatrixDynamics",
+    "Iterate", "make_dynamics", "iterate", "solve", "solve_by_name", "regret_matching_strategy",
+]
+
+
+# --------------------------------------------------------------------------- pure updates
+def regret_matching_strategy(cum_regret: np.ndarray) -> np.ndarray:
+    """Strategy proportional to positive cumulative regret; uniform when none is positive.
+
+    Shape ``(k,)`` -> ``(k,)``. (Hart & Mas-Colell 2000, eq. 2.1.)
+    """
+    pos = np.maximum(cum_regret, 0.0)
+    total = pos.sum()
+    return pos / total if total > 0 else np.full(cum_regret.shape, 1.0 / cum_regret.size)
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Numerically stable softmax of a 1-D array."""
+    z = np.exp(logits - logits.max())
+    return z / z.sum()
+
+
+# --------------------------------------------------------------------------- configs
+@dataclass(frozen=True)
+class _IterativeConfig:
+    """Fields shared by every iterative solver."""
+
+    iterations: int = 1000
+    """Number of iterations T."""
+    init: str = "uniform"
+    """Initial strategies: ``uniform``, or ``random`` (Dirichlet(1) draws from the generator)."""
+
+    def __post_init__(self) -> None:
+        check_positive_int("iterations", self.iterations, allow_zero=True)
+        check_choice("init", self.init, ("uniform", "random"))
+
+
+@dataclass(frozen=True)
+class _StepSizeConfig(_IterativeConfig):
+    step_size: float = 0.1
+    """Learning rate eta, in units of 1 / payoff range."""
+    schedule: str = "constant"
+    """``constant`` (eta) or ``sqrt`` (eta / sqrt(t)), the no-regret schedule for averages."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_positive("step_size", self.step_size)
+        check_choice("schedule", self.schedule, ("constant", "sqrt"))
+
+
+@dataclass(frozen=True)
+class LPConfig:
+    """Exact solution of a zero-sum game by linear programming (HiGHS). No settings."""
+
+    algo: ClassVar[str] = "lp"
+
+
+@dataclass(frozen=True)
+class RegretMatchingConfig(_IterativeConfig):
+    """Regret matching: simultaneous updates, uniform average of the played strategies."""
+
+    algo: ClassVar[str] = "regret_matching"
+
+
+@dataclass(frozen=True)
+class RegretMatchingPlusConfig(_IterativeConfig):
+    """Regret matching+ (Tammelin 2014): regrets floored at zero, alternating updates,
+    linearly weighted average (iteration t has weight t)."""
+
+    algo: ClassVar[str] = "regret_matching_plus"
+
+
+@dataclass(frozen=True)
+class HedgeConfig(_StepSizeConfig):
+    """Multiplicative weights / Hedge; the average converges, the last iterate cycles."""
+
+    algo: ClassVar[str] = "hedge"
+    schedule: str = "sqrt"
+    """``sqrt`` (default, eta / sqrt(t)) or ``constant``."""
+
+
+@dataclass(frozen=True)
+class OptimisticHedgeConfig(_StepSizeConfig):
+    """Optimistic multiplicative weights (Daskalakis & Panageas 2019): the gradient step uses
+    ``2 u_t - u_{t-1}``; the last iterate converges in zero-sum games."""
+
+    algo: ClassVar[str] = "optimistic_hedge"
+
+
+@dataclass(frozen=True)
+class ExtragradientConfig(_StepSizeConfig):
+    """Extragradient / mirror prox with the entropic mirror map (Nemirovski 2004): an
+    extrapolation step, then the update with the gradient at the extrapolated point. The
+    average of the extrapolated points converges at O(1/T); the last iterate converges too."""
+
+    algo: ClassVar[str] = "extragradient"
+
+
+@dataclass(frozen=True)
+class FictitiousPlayConfig(_IterativeConfig):
+    """Fictitious play (Brown 1951): both players best-respond to the other's empirical
+    average, simultaneously; ties go to the lowest action index."""
+
+    algo: ClassVar[str] = "fictitious_play"
+
+
+# --------------------------------------------------------------------------- dynamics
+@dataclass(frozen=True)
+class Iterate:
+    """A snapshot: the iteration, the last iterate and the average iterate (copies)."""
+
+    iteration: int
+    last: tuple[np.ndarray, np.ndarray]
+    average: tuple[np.ndarray, np.ndarray]
+
+
+class MatrixDynamics:
+    """Base class: keeps the current strategies and the (weighted) running average.
+
+    Subclasses implement :meth:`_update`, which advances the current strategies and returns
+    the pair of strategies that enters the average this iteration.
+    """
+
+    linear_averaging: bool = False
+
+    def __init__(self, game: NormalFormGame, config: _IterativeConfig, rng: np.random.Generator) -> None:
+        if not isinstance(game, NormalFormGame):
+            raise InvalidInputError(f"expected a NormalFormGame, got {type(game).__name__}")
+        self.game = game
+        self.config = config
+        m, n = game.shape
+        if config.init == "random":
+            self._x, self._y = rng.dirichlet(np.ones(m)), rng.dirichlet(np.ones(n))
+        else:
+            self._x, self._y = np.full(m, 1.0 / m), np.full(n, 1.0 / n)
+        self._a = game.row_payoffs
+        self._bt = game.col_payoffs.T
+        self._t = 0
+        self._sum_x = np.zeros(m)
+        self._sum_y = np.zeros(n)
+        self._weight = 0.0
+
+    @property
+    def iteration(self) -> int:
+        """Iterations completed."""
+        return self._t
+
+    def step(self) -> None:
+        """Advance one iteration."""
+        self._t += 1
+        px, py = self._update()
+        w = float(self._t) if self.linear_averaging else 1.0
+        self._sum_x += w * px
+        self._sum_y += w * py
+        self._weight += w
+
+    def _update(self) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    def last(self) -> tuple[np.ndarray, np.ndarray]:
+        """The current strategies (copies)."""
+        return self._x.copy(), self._y.copy()
+
+    def average(self) -> tuple[np.ndarray, np.ndarray]:
+        """The weighted average of the averaged strategies so far (the current ones before
+        the first step)."""
+        if self._weight == 0:
+            return self.last()
+        return self._sum_x / self._weight, self._sum_y / self._weight
+
+    def snapshot(self) -> Iterate:
+        return Iterate(self._t, self.last(), self.average())
+
+
+class _RegretMatching(MatrixDynamics):
+    def __init__(self, game, config, rng) -> None:
+        super().__init__(game, config, rng)
+        self._rx = np.zeros(game.shape[0])
+        self._ry = np.zeros(game.shape[1])
+
+    def _update(self):
+        x, y = self._x, self._y
+        ux, uy = self._a @ y, self._bt @ x
+        self._rx += ux - x @ ux
+        self._ry += uy - y @ uy
+        self._x, self._y = regret_matching_strategy(self._rx), regret_matching_strategy(self._ry)
+        return x, y
+
+
+class _RegretMatchingPlus(_RegretMatching):
+    linear_averaging = True
+
+    def _update(self):
+        ux = self._a @ self._y
+        self._rx = np.maximum(self._rx + ux - self._x @ ux, 0.0)
+        self._x = regret_matching_strategy(self._rx)
+        uy = self._bt @ self._x
+        self._ry = np.maximum(self._ry + uy - self._y @ uy, 0.0)
+        self._y = regret_matching_strategy(self._ry)
+        return self._x, self._y
+
+
+class _StepSizeDynamics(MatrixDynamics):
+    def __init__(self, game, config, rng) -> None:
+        super().__init__(game, config, rng)
+        self._lx = np.log(np.maximum(self._x, 1e-300))
+        self._ly = np.log(np.maximum(self._y, 1e-300))
+
+    def _eta(self) -> float:
+        eta = self.config.step_size / self.game.payoff_range
+        return eta / np.sqrt(self._t) if self.config.schedule == "sqrt" else eta
+
+    def _set_logits(self, lx: np.ndarray, ly: np.ndarray) -> None:
+        self._lx, self._ly = lx - lx.max(), ly - ly.max()
+        self._x, self._y = softmax(self._lx), softmax(self._ly)
+
+
+class _Hedge(_StepSizeDynamics):
+    def _update(self):
+        x, y, eta = self._x, self._y, self._eta()
+        self._set_logits(self._lx + eta * (self._a @ y), self._ly + eta * (self._bt @ x))
+        return x, y
+
+
+class _OptimisticHedge(_StepSizeDynamics):
+    def __init__(self, game, config, rng) -> None:
+        super().__init__(game, config, rng)
+        self._prev: tuple[np.ndarray, np.ndarray] | None = None
+
+    def _update(self):
+        x, y, eta = self._x, self._y, self._eta()
+        ux, uy = self._a @ y, self._bt @ x
+        px, py = self._prev if self._prev is not None else (ux, uy)
+        self._prev = (ux, uy)
+        self._set_logits(self._lx + eta * (2 * ux - px), self._ly + eta * (2 * uy - py))
+        return x, y
+
+
+class _Extragradient(_StepSizeDynamics):
+    def _update(self):
+        eta = self._eta()
+        xh = softmax(self._lx + eta * (self._a @ self._y))
+        yh = softmax(self._ly + eta * (self._bt @ self._x))
+        self._set_logits(self._lx + eta * (self._a @ yh), self._ly + eta * (self._bt @ xh))
+        return xh, yh
+
+
+class _FictitiousPlay(MatrixDynamics):
+    def _update(self):
+        x, y = self._x, self._y
+        avg_x = (self._sum_x + x) / (self._weight + 1.0)
+        avg_y = (self._sum_y + y) / (self._weight + 1.0)
+        self._x = np.zeros_like(x)
+        self._x[np.argmax(self._a @ avg_y)] = 1.0
+        self._y = np.zeros_like(y)
+        self._y[np.argmax(self._bt @ avg_x)] = 1.0
+        return x, y
+
+
+_DYNAMICS: dict[type, type[MatrixDynamics]] = {
+    RegretMatchingConfig: _RegretMatching,
+    RegretMatchingPlusConfig: _RegretMatchingPlus,
+    HedgeConfig: _Hedge,
+    OptimisticHedgeConfig: _OptimisticHedge,
+    ExtragradientConfig: _Extragradient,
+    FictitiousPlayConfig: _FictitiousPlay,
+}
+
+
+def make_dynamics(game: NormalFormGame, config: _IterativeConfig, rng: np.random.Generator | int | None = None) -> MatrixDynamics:
+    """The stepper object for ``config`` on ``game``."""
+    cls = _DYNAMICS.get(type(config))
+    if cls is None:
+        raise InvalidInputError(f"{type(config).__name__} is not an iterative matrix-game config")
+    return cls(game, config, make_rng(rng))
+
+
+def iterate(game: NormalFormGame, config: _IterativeConfig, rng: np.random.Generator | int | None = None) -> Iterator[Iterate]:
+    """Yield an :class:`Iterate` after each of ``config.iterations`` steps."""
+    dyn = make_dynamics(game, config, rng)
+    for _ in range(config.iterations):
+        dyn.step()
+        yield dyn.snapshot()
+
+
+def _value(game: NormalFormGame, x: np.ndarray, y: np.ndarray) -> float | None:
+    return float(x @ game.row_payoffs @ y) if game.is_zero_sum else None
+
+
+def solve(
+    game: NormalFormGame,
+    config: _IterativeConfig | LPConfig,
+    rng: np.random.Generator | int | None = None,
+    *,
+    eval_every: int | None = None,
+    show_progress: bool | None = None,
+) -> SolveResult:
+    """Run a solver on ``game`` and return the average strategies, their exploitability, the
+    last iterate's, and a curve evaluated every ``eval_every`` iterations (log-spaced if None).
+    """
+    if eval_every is not None:
+        check_positive_int("eval_every", eval_every)
+    start = time.perf_counter()
+    if isinstance(config, LPConfig):
+        x, y, value = solve_zero_sum(game)
+        nc = _nash_conv_unchecked(game, x, y)
+        return SolveResult(game.name, config.algo, 1, (x, y), nc / 2, nc, time.perf_counter() - start,
+                           value=value, last_strategies=(x, y), last_exploitability=nc / 2, last_nash_conv=nc)
+    dyn = make_dynamics(game, config, rng)
+    schedule = eval_schedule(config.iterations, eval_every)
+    curve = []
+    eval_seconds = 0.0
+    for t in progress(range(1, config.iterations + 1), total=config.iterations, desc=config.algo, enabled=show_progress):
+        dyn.step()
+        if t in schedule:
+            t0 = time.perf_counter()
+            nc_avg = _nash_conv_unchecked(game, *dyn.average())
+            nc_last = _nash_conv_unchecked(game, dyn._x, dyn._y)
+            eval_seconds += time.perf_counter() - t0
+            curve.append({
+                "iteration": t, "nash_conv": nc_avg, "exploitability": nc_avg / 2,
+                "last_nash_conv": nc_last, "last_exploitability": nc_last / 2,
+                "seconds": time.perf_counter() - start - eval_seconds,
+            })
+    x, y = dyn.average()
+    lx, ly = dyn.last()
+    nc = _nash_conv_unchecked(game, x, y)
+    nc_last = _nash_conv_unchecked(game, lx, ly)
+    return SolveResult(
+        game.name, config.algo, config.iterations, (x, y), nc / 2, nc, time.perf_counter() - start,
+        value=_value(game, x, y), last_strategies=(lx, ly), last_exploitability=nc_last / 2,
+        last_nash_conv=nc_last, curve=tuple(curve),
+    )
+
+
+def solve_by_name(
+    game: NormalFormGame,
+    algo: str,
+    *,
+    iterations: int,
+    seed: int = 0,
+    eval_every: int | None = None,
+    show_progress: bool | None = None,
+) -> SolveResult:
+    """The CLI's entry point: look ``algo`` up in the registry and run it for ``iterations``."""
+    from saddlepoint.registry import SOLVERS, load, lookup
+
+    entry = lookup(SOLVERS, algo, "solver")
+    if entry.kind != "matrix":
+        raise InvalidInputError(f"solver {algo!r} is for {entry.kind} games, not matrix games")
+    config_cls = load(entry.target)  # type: ignore[arg-type]
+    config = config_cls() if config_cls is LPConfig else config_cls(iterations=iterations)
+    return solve(game, config, make_rng(seed), eval_every=eval_every, show_progress=show_progress)
