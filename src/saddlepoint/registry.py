@@ -34,7 +34,7 @@ GAMES: dict[str, Entry] = {
     "rock_paper_scissors": _nf("rock_paper_scissors", "Rock-paper-scissors, value 0"),
     "matching_pennies": _nf("matching_pennies", "Matching pennies, value 0"),
     "biased_rps": _nf("biased_rps", "Rock-paper-scissors with asymmetric payoffs"),
-    "shapley": _nf("shapley", "Shapley's 3x3 game (cycling), zero-sum form"),
+    "shapley": _nf("shapley", "Shapley's 3x3 general-sum game (fictitious play cycles)"),
     "random_zero_sum": _nf("random_zero_sum", "Uniform [-1,1] payoffs; params m, n, seed"),
     "kuhn_poker": Entry(None, "efg", "planned", "Kuhn poker (OpenSpiel rules)"),
     "leduc_poker": Entry(None, "efg", "planned", "Leduc poker (OpenSpiel rules)"),

@@ -22,7 +22,7 @@ import numpy as np
 from saddlepoint.config import check_choice, check_positive, check_positive_int
 from saddlepoint.errors import InvalidInputError
 from saddlepoint.games.normal_form import NormalFormGame
-from saddlepoint.progress import progress
+from saddlepoint.progress import progress_bar
 from saddlepoint.rng import make_rng
 from saddlepoint.solvers.base import SolveResult, eval_schedule
 from saddlepoint.solvers.exploitability import _nash_conv_unchecked
@@ -107,8 +107,11 @@ class HedgeConfig(_StepSizeConfig):
     """Multiplicative weights / Hedge; the average converges, the last iterate cycles."""
 
     algo: ClassVar[str] = "hedge"
-    schedule: str = "sqrt"
-    """``sqrt`` (default, eta / sqrt(t)) or ``constant``."""
+    step_size: float = 1.0
+    """Learning rate eta, in units of 1 / payoff range."""
+    schedule: str = "constant"
+    """``constant`` (default; measured faster on random 10x10 games) or ``sqrt`` (eta / sqrt(t),
+    the anytime no-regret schedule). Either way the average converges at about O(1/sqrt(T))."""
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,8 @@ class OptimisticHedgeConfig(_StepSizeConfig):
     ``2 u_t - u_{t-1}``; the last iterate converges in zero-sum games."""
 
     algo: ClassVar[str] = "optimistic_hedge"
+    step_size: float = 0.5
+    """Learning rate eta, in units of 1 / payoff range (1.0 is unstable on rock-paper-scissors)."""
 
 
 @dataclass(frozen=True)
@@ -126,6 +131,8 @@ class ExtragradientConfig(_StepSizeConfig):
     average of the extrapolated points converges at O(1/T); the last iterate converges too."""
 
     algo: ClassVar[str] = "extragradient"
+    step_size: float = 1.0
+    """Learning rate eta, in units of 1 / payoff range."""
 
 
 @dataclass(frozen=True)
@@ -185,6 +192,12 @@ class MatrixDynamics:
         self._sum_x += w * px
         self._sum_y += w * py
         self._weight += w
+
+    def advance(self, max_steps: int) -> int:
+        """Advance by at least one and at most ``max_steps`` iterations; return how many.
+        Methods with a closed form for several steps (fictitious play) take more than one."""
+        self.step()
+        return 1
 
     def _update(self) -> tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError
@@ -248,10 +261,33 @@ class _StepSizeDynamics(MatrixDynamics):
 
 
 class _Hedge(_StepSizeDynamics):
-    def _update(self):
-        x, y, eta = self._x, self._y, self._eta()
-        self._set_logits(self._lx + eta * (self._a @ y), self._ly + eta * (self._bt @ x))
-        return x, y
+    """Hedge needs ~10^6 steps for a 1e-3 average, so :meth:`advance` runs a tight loop
+    (about 2x faster than stepping through the generic bookkeeping)."""
+
+    def step(self) -> None:
+        self.advance(1)
+
+    def advance(self, max_steps: int) -> int:
+        a, bt, sx, sy = self._a, self._bt, self._sum_x, self._sum_y
+        x, y, lx, ly, t = self._x, self._y, self._lx, self._ly, self._t
+        eta0 = self.config.step_size / self.game.payoff_range
+        decay = self.config.schedule == "sqrt"
+        for _ in range(max_steps):
+            t += 1
+            eta = eta0 / np.sqrt(t) if decay else eta0
+            sx += x
+            sy += y
+            lx = lx + eta * (a @ y)
+            ly = ly + eta * (bt @ x)
+            lx -= lx.max()
+            ly -= ly.max()
+            x = np.exp(lx)
+            x /= x.sum()
+            y = np.exp(ly)
+            y /= y.sum()
+        self._x, self._y, self._lx, self._ly, self._t = x, y, lx, ly, t
+        self._weight += max_steps
+        return max_steps
 
 
 class _OptimisticHedge(_StepSizeDynamics):
@@ -278,15 +314,54 @@ class _Extragradient(_StepSizeDynamics):
 
 
 class _FictitiousPlay(MatrixDynamics):
-    def _update(self):
+    """Fictitious play. Best responses stay fixed for long phases, so :meth:`advance` plays a
+    whole phase at once: the cumulative payoffs move linearly, and the step at which another
+    action overtakes the current best response has a closed form. Same iterates as stepping
+    one at a time (up to rounding at exact ties), at a cost per phase instead of per step."""
+
+    def __init__(self, game, config, rng) -> None:
+        super().__init__(game, config, rng)
+        self._cum_row = np.zeros(game.shape[0])  # A @ (sum of the column's plays)
+        self._cum_col = np.zeros(game.shape[1])  # B^T @ (sum of the row's plays)
+
+    def step(self) -> None:
+        self.advance(1)
+
+    def advance(self, max_steps: int) -> int:
         x, y = self._x, self._y
-        avg_x = (self._sum_x + x) / (self._weight + 1.0)
-        avg_y = (self._sum_y + y) / (self._weight + 1.0)
+        k = 1
+        if self._t > 0 and max_steps > 1:  # after the first step both strategies are pure
+            i, j = int(np.argmax(x)), int(np.argmax(y))
+            k = min(max_steps, _phase_length(self._cum_row, self._a[:, j], i),
+                    _phase_length(self._cum_col, self._bt[:, i], j))
+        self._t += k
+        self._sum_x += k * x
+        self._sum_y += k * y
+        self._weight += k
+        self._cum_row += k * (self._a @ y)
+        self._cum_col += k * (self._bt @ x)
         self._x = np.zeros_like(x)
-        self._x[np.argmax(self._a @ avg_y)] = 1.0
+        self._x[np.argmax(self._cum_row)] = 1.0
         self._y = np.zeros_like(y)
-        self._y[np.argmax(self._bt @ avg_x)] = 1.0
-        return x, y
+        self._y[np.argmax(self._cum_col)] = 1.0
+        return k
+
+
+def _phase_length(cum: np.ndarray, slope: np.ndarray, best: int) -> int:
+    """Steps ``s >= 1`` until ``argmax(cum + s * slope)`` (lowest index on ties) leaves ``best``.
+
+    ``cum[best]`` is the maximum now. Action ``a`` overtakes when ``cum[best] - cum[a]`` falls
+    to 0 (``a < best``, which wins ties) or below 0 (``a > best``).
+    """
+    gap = cum[best] - cum
+    rate = slope - slope[best]
+    rising = rate > 0
+    if not rising.any():
+        return np.iinfo(np.int64).max
+    ratio = gap[rising] / rate[rising]
+    lower = np.flatnonzero(rising) < best
+    steps = np.where(lower, np.ceil(ratio), np.floor(ratio) + 1.0)
+    return max(1, int(min(steps.min(), 2**62)))
 
 
 _DYNAMICS: dict[type, type[MatrixDynamics]] = {
@@ -342,15 +417,17 @@ def solve(
     schedule = eval_schedule(config.iterations, eval_every)
     curve = []
     eval_seconds = 0.0
-    for t in progress(range(1, config.iterations + 1), total=config.iterations, desc=config.algo, enabled=show_progress):
-        dyn.step()
-        if t in schedule:
+    points = sorted(schedule)
+    with progress_bar(config.iterations, desc=config.algo, enabled=show_progress) as bar:
+        for target in points:
+            while dyn.iteration < target:
+                bar.update(dyn.advance(target - dyn.iteration))
             t0 = time.perf_counter()
             nc_avg = _nash_conv_unchecked(game, *dyn.average())
             nc_last = _nash_conv_unchecked(game, dyn._x, dyn._y)
             eval_seconds += time.perf_counter() - t0
             curve.append({
-                "iteration": t, "nash_conv": nc_avg, "exploitability": nc_avg / 2,
+                "iteration": target, "nash_conv": nc_avg, "exploitability": nc_avg / 2,
                 "last_nash_conv": nc_last, "last_exploitability": nc_last / 2,
                 "seconds": time.perf_counter() - start - eval_seconds,
             })

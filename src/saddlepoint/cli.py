@@ -1,0 +1,240 @@
+"""The ``saddlepoint`` command line (also ``python -m saddlepoint``).
+
+Bad input prints one line to stderr and exits with status 2; an unexpected failure prints one
+line and exits with status 1 (``--debug`` shows the traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from saddlepoint._version import __version__
+from saddlepoint.errors import InvalidInputError, SaddlepointError
+
+log = logging.getLogger("saddlepoint")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        raise InvalidInputError(f"{self.prog}: {message}")
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be non-negative, got {value}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = _non_negative_int(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be positive, got 0")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="saddlepoint", description="Robust and game-theoretic learning.")
+    parser.add_argument("--version", action="version", version=f"saddlepoint {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("list", help="games, solvers and experiments with their status")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+    p = sub.add_parser("solve", help="solve a game and report exploitability")
+    p.add_argument("game", nargs="?", help="game name or string, e.g. 'random_zero_sum(m=10,n=10,seed=0)'")
+    p.add_argument("--payoffs", type=Path, help="zero-sum payoff file (.npy, .csv, .json) instead of GAME")
+    p.add_argument("--algo", required=True, help="solver name (see `saddlepoint list`)")
+    p.add_argument("--iterations", type=_non_negative_int, default=1000, help="iterations (default 1000)")
+    p.add_argument("--eval-every", type=_positive_int, default=None,
+                   help="evaluate every K iterations (default: ~50 log-spaced points)")
+    p.add_argument("--seed", type=_non_negative_int, default=0, help="random seed (default 0)")
+    p.add_argument("--json", action="store_true", help="print one JSON object to stdout")
+    p.add_argument("--out", type=Path, default=None, help="also write a run directory under OUT")
+
+    p = sub.add_parser("reproduce", help="run a paper reproduction")
+    p.add_argument("experiment", help="experiment name (see `saddlepoint list`)")
+    p.add_argument("--preset", default="smoke", help="smoke (quick) or paper (default smoke)")
+    p.add_argument("--seeds", type=_non_negative_int, nargs="+", default=None, help="seeds to run")
+    p.add_argument("--out", type=Path, default=None, help="root of the run directories (default ./runs)")
+
+    p = sub.add_parser("plot", help="plot run directories")
+    p.add_argument("run_dirs", nargs="+", type=Path, help="run directories")
+
+    p = sub.add_parser("env", help="versions, for bug reports")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    return parser
+
+
+# --------------------------------------------------------------------------- commands
+def _cmd_list(args: argparse.Namespace) -> int:
+    from saddlepoint.registry import EXPERIMENTS, GAMES, SOLVERS
+
+    tables = {"games": GAMES, "solvers": SOLVERS, "experiments": EXPERIMENTS}
+    if args.json:
+        print(json.dumps({k: {n: {"kind": e.kind, "status": e.status, "description": e.description}
+                              for n, e in t.items()} for k, t in tables.items()}, indent=2))
+        return 0
+    for title, table in tables.items():
+        print(f"{title}:")
+        width = max(len(n) for n in table)
+        for name, entry in table.items():
+            print(f"  {name:<{width}}  {entry.kind:<10}  {entry.status:<8}  {entry.description}")
+        print()
+    return 0
+
+
+def _load_game(args: argparse.Namespace) -> tuple[Any, str]:
+    from saddlepoint.games import make_game
+    from saddlepoint.games.normal_form import load_payoffs
+    from saddlepoint.registry import GAMES, parse_game_string
+
+    if (args.game is None) == (args.payoffs is None):
+        raise InvalidInputError("give exactly one of GAME or --payoffs FILE")
+    if args.payoffs is not None:
+        return load_payoffs(args.payoffs), "matrix"
+    name, _ = parse_game_string(args.game)
+    game = make_game(args.game)
+    return game, GAMES[name].kind
+
+
+def _cmd_solve(args: argparse.Namespace) -> int:
+    from saddlepoint.registry import SOLVE_BACKENDS, SOLVERS, load, lookup
+
+    game, kind = _load_game(args)
+    entry = lookup(SOLVERS, args.algo, "solver")
+    if entry.kind != kind:
+        names = sorted(n for n, e in SOLVERS.items() if e.kind == kind and e.target)
+        raise InvalidInputError(f"solver {args.algo!r} does not solve {kind} games; choose from: {', '.join(names)}")
+    backend = SOLVE_BACKENDS.get(kind)
+    if backend is None:
+        raise InvalidInputError(f"no solver backend for {kind} games yet")
+    result = load(backend)(game, args.algo, iterations=args.iterations, seed=args.seed,
+                           eval_every=args.eval_every, show_progress=None if not args.json else False)
+    summary = result.summary()
+    if args.out is not None:
+        summary["run_dir"] = str(_write_solve_run(args, result, summary))
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        _print_solve_table(summary)
+    return 0
+
+
+def _write_solve_run(args: argparse.Namespace, result: Any, summary: dict[str, Any]) -> Path:
+    from saddlepoint.plotting import plot_metrics, plots_available
+    from saddlepoint.results import RunDir
+
+    config = {"game": result.game, "algo": result.algo, "iterations": args.iterations, "seed": args.seed,
+              "eval_every": args.eval_every, "payoffs": args.payoffs}
+    run = RunDir.create("solve", config, root=args.out)
+    run.write_metrics([{"game": result.game, "algo": result.algo, "seed": args.seed, **row} for row in result.curve])
+    run.write_summary(summary)
+    if result.curve and plots_available():
+        x = "nodes_visited" if "nodes_visited" in result.curve[0] else "iteration"
+        plot_metrics(run, x=x, y="exploitability", group="algo", title=result.game)
+    return run.path
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, list) and value and all(isinstance(v, (int, float)) for v in value):
+        return "[" + ", ".join(f"{v:.4f}" for v in value) + "]"
+    return str(value)
+
+
+def _print_solve_table(summary: dict[str, Any]) -> None:
+    keys = ["game", "algo", "iterations", "value", "exploitability", "nash_conv", "last_exploitability",
+            "nodes_visited", "seconds", "run_dir"]
+    rows = [(k, summary[k]) for k in keys if summary.get(k) is not None]
+    strategies = summary.get("strategies") or []
+    if len(strategies) == 2 and all(isinstance(s, list) and len(s) <= 12 for s in strategies):
+        rows += [("row strategy", strategies[0]), ("column strategy", strategies[1])]
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        print(f"{key:<{width}}  {_fmt(value)}")
+
+
+def _cmd_reproduce(args: argparse.Namespace) -> int:
+    from saddlepoint.experiments import run_experiment
+
+    run = run_experiment(args.experiment, preset=args.preset, seeds=args.seeds, out=args.out)
+    report = run.path / "report.md"
+    if report.is_file():
+        print(report.read_text())
+    print(f"results: {run.path}")
+    return 0
+
+
+def _cmd_plot(args: argparse.Namespace) -> int:
+    from saddlepoint.plotting import plot_run
+
+    for run_dir in args.run_dirs:
+        for path in plot_run(run_dir):
+            print(path)
+    return 0
+
+
+def _cmd_env(args: argparse.Namespace) -> int:
+    from saddlepoint.results import environment_info
+
+    info = environment_info()
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    print(f"saddlepoint {__version__}")
+    print(f"python      {info['python']}")
+    print(f"platform    {info['platform']}")
+    print(f"git         {info['git_revision']}")
+    for name, version in info["packages"].items():
+        print(f"{name:<12}{version or '(not installed)'}")
+    return 0
+
+
+_COMMANDS = {"list": _cmd_list, "solve": _cmd_solve, "reproduce": _cmd_reproduce, "plot": _cmd_plot,
+             "env": _cmd_env}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        args = build_parser().parse_args(argv)
+        return _COMMANDS[args.command](args)
+    except SaddlepointError as exc:
+        if debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # e.g. `saddlepoint list | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the CLI never shows a traceback unless asked
+        if debug:
+            raise
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        print(f"internal error: {type(exc).__name__}: {first} (rerun with --debug for the traceback)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
