@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+import numpy as np
+
 from saddlepoint._version import __version__
 from saddlepoint.errors import InvalidInputError, SaddlepointError
 
@@ -111,20 +113,28 @@ def _load_game(args: argparse.Namespace) -> tuple[Any, str]:
     return game, GAMES[name].kind
 
 
+# ``--algo lp`` means the exact LP of the game's kind.
+_LP_BY_KIND = {"matrix": "lp", "efg": "sequence_form_lp"}
+# Strategies go into the JSON only when small (Liar's Dice has ~24k probabilities per player).
+_MAX_PRINTED_PROBABILITIES = 2000
+
+
 def _cmd_solve(args: argparse.Namespace) -> int:
     from saddlepoint.registry import SOLVE_BACKENDS, SOLVERS, load, lookup
 
     game, kind = _load_game(args)
-    entry = lookup(SOLVERS, args.algo, "solver")
+    algo = _LP_BY_KIND.get(kind, "lp") if args.algo == "lp" else args.algo
+    entry = lookup(SOLVERS, algo, "solver")
     if entry.kind != kind:
         names = sorted(n for n, e in SOLVERS.items() if e.kind == kind and e.target)
         raise InvalidInputError(f"solver {args.algo!r} does not solve {kind} games; choose from: {', '.join(names)}")
     backend = SOLVE_BACKENDS.get(kind)
     if backend is None:
         raise InvalidInputError(f"no solver backend for {kind} games yet")
-    result = load(backend)(game, args.algo, iterations=args.iterations, seed=args.seed,
+    result = load(backend)(game, algo, iterations=args.iterations, seed=args.seed,
                            eval_every=args.eval_every, show_progress=None if not args.json else False)
-    summary = result.summary()
+    small = sum(np.size(s) for s in result.strategies) <= _MAX_PRINTED_PROBABILITIES
+    summary = result.summary(include_strategies=small)
     if args.out is not None:
         summary["run_dir"] = str(_write_solve_run(args, result, summary))
     if args.json:
@@ -144,8 +154,9 @@ def _write_solve_run(args: argparse.Namespace, result: Any, summary: dict[str, A
     run.write_metrics([{"game": result.game, "algo": result.algo, "seed": args.seed, **row} for row in result.curve])
     run.write_summary(summary)
     if result.curve and plots_available():
-        x = "nodes_visited" if "nodes_visited" in result.curve[0] else "iteration"
-        plot_metrics(run, x=x, y="exploitability", group="algo", title=result.game)
+        plot_metrics(run, x="iteration", y="exploitability", group="algo", title=result.game)
+        if "nodes_visited" in result.curve[0]:
+            plot_metrics(run, x="nodes_visited", y="exploitability", group="algo", title=result.game)
     return run.path
 
 

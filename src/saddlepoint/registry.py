@@ -36,11 +36,13 @@ GAMES: dict[str, Entry] = {
     "biased_rps": _nf("biased_rps", "Rock-paper-scissors with asymmetric payoffs"),
     "shapley": _nf("shapley", "Shapley's 3x3 general-sum game (fictitious play cycles)"),
     "random_zero_sum": _nf("random_zero_sum", "Uniform [-1,1] payoffs; params m, n, seed"),
-    "kuhn_poker": Entry(None, "efg", "planned", "Kuhn poker (OpenSpiel rules)"),
-    "leduc_poker": Entry(None, "efg", "planned", "Leduc poker (OpenSpiel rules)"),
-    "liars_dice": Entry(None, "efg", "planned", "Liar's dice (OpenSpiel rules)"),
-    "goofspiel": Entry(None, "efg", "planned", "Goofspiel, turn-based form"),
-    "oshi_zumo": Entry(None, "efg", "planned", "Oshi-Zumo, turn-based form"),
+    "kuhn_poker": Entry("saddlepoint.games.zoo:kuhn_poker", "efg", "works", "Kuhn poker (OpenSpiel rules)"),
+    "leduc_poker": Entry("saddlepoint.games.zoo:leduc_poker", "efg", "works", "Leduc poker (OpenSpiel rules)"),
+    "leduc_dummy": Entry("saddlepoint.games.zoo:leduc_dummy", "efg", "works",
+                         "Leduc-Dummy: Leduc with every action duplicated (RMDO paper)"),
+    "liars_dice": Entry("saddlepoint.games.zoo:liars_dice", "efg", "works", "Liar's dice (OpenSpiel rules)"),
+    "goofspiel": Entry("saddlepoint.games.zoo:goofspiel", "efg", "works", "Goofspiel, turn-based form"),
+    "oshi_zumo": Entry("saddlepoint.games.zoo:oshi_zumo", "efg", "works", "Oshi-Zumo, turn-based form"),
 }
 
 # Solvers, per game kind. ``kind`` must match the game's kind.
@@ -59,12 +61,16 @@ SOLVERS: dict[str, Entry] = {
                            "Extragradient / mirror prox with entropic mirror map"),
     "fictitious_play": Entry("saddlepoint.solvers.matrix:FictitiousPlayConfig", "matrix", "works",
                              "Fictitious play (simultaneous best responses)"),
-    "cfr": Entry(None, "efg", "planned", "Counterfactual regret minimisation"),
-    "cfr_plus": Entry(None, "efg", "planned", "CFR+"),
-    "linear_cfr": Entry(None, "efg", "planned", "Linear CFR"),
-    "dcfr": Entry(None, "efg", "planned", "Discounted CFR"),
-    "mccfr_external": Entry(None, "efg", "planned", "External-sampling MCCFR"),
-    "mccfr_outcome": Entry(None, "efg", "planned", "Outcome-sampling MCCFR"),
+    "cfr": Entry("saddlepoint.solvers.cfr:CFRConfig", "efg", "works", "Counterfactual regret minimisation"),
+    "cfr_plus": Entry("saddlepoint.solvers.cfr:CFRPlusConfig", "efg", "works", "CFR+"),
+    "linear_cfr": Entry("saddlepoint.solvers.cfr:LinearCFRConfig", "efg", "works", "Linear CFR"),
+    "dcfr": Entry("saddlepoint.solvers.cfr:DCFRConfig", "efg", "works", "Discounted CFR"),
+    "mccfr_external": Entry("saddlepoint.solvers.mccfr:ExternalSamplingConfig", "efg", "works",
+                            "External-sampling MCCFR"),
+    "mccfr_outcome": Entry("saddlepoint.solvers.mccfr:OutcomeSamplingConfig", "efg", "works",
+                           "Outcome-sampling MCCFR"),
+    "sequence_form_lp": Entry("saddlepoint.solvers.sequence_form_lp:SequenceFormLPConfig", "efg",
+                              "works", "Exact EFG equilibrium by the sequence-form LP (HiGHS)"),
     "adado": Entry(None, "efg", "planned", "Adaptive double oracle (AdaDO)"),
     "xdo": Entry(None, "efg", "planned", "Extensive-form double oracle (XDO)"),
 }
@@ -73,6 +79,7 @@ SOLVERS: dict[str, Entry] = {
 # ``solve_by_name(game, algo, *, iterations, seed, eval_every, show_progress) -> SolveResult``.
 SOLVE_BACKENDS: dict[str, str] = {
     "matrix": "saddlepoint.solvers.matrix:solve_by_name",
+    "efg": "saddlepoint.solvers.efg:solve_by_name",
 }
 
 # Reproductions: ``run(preset, seeds, out) -> RunDir``.

@@ -57,7 +57,7 @@ def test_out_writes_run_directory(capsys, tmp_path):
         (["solve", "rock_paper_scissors", "--algo", "hedge", "--iterations", "ten"], "expected an integer"),
         (["solve", "--algo", "lp"], "exactly one of GAME or --payoffs"),
         (["solve", "shapley", "--algo", "lp"], "zero-sum"),
-        (["solve", "rock_paper_scissors", "--algo", "cfr"], "planned"),
+        (["solve", "rock_paper_scissors", "--algo", "cfr"], "does not solve matrix games"),
         (["solve", "random_zero_sum(m=0)", "--algo", "lp"], "m must be a positive integer"),
         (["reproduce", "no-such-experiment"], "unknown experiment"),
         (["reproduce", "matrix-games", "--preset", "huge"], "unknown preset"),
@@ -90,3 +90,20 @@ def test_list_and_env(capsys):
     assert data["experiments"]["matrix-games"]["status"] == "works"
     code, out, _ = run_cli(capsys, "env", "--json")
     assert code == 0 and json.loads(out)["packages"]["numpy"] == np.__version__
+
+
+def test_lp_means_the_exact_lp_of_the_games_kind(capsys):
+    code, out, _ = run_cli(capsys, "solve", "kuhn_poker", "--algo", "lp", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["algo"] == "sequence_form_lp"
+    assert data["value"] == pytest.approx(-1 / 18, abs=1e-9) and data["exploitability"] < 1e-9
+    code, out, _ = run_cli(capsys, "solve", "leduc_poker", "--algo", "cfr_plus", "--iterations", "20", "--json")
+    assert code == 0 and json.loads(out)["nodes_visited"] > 0
+
+
+def test_planned_solver_is_refused_clearly(capsys, monkeypatch):
+    from saddlepoint import registry
+
+    monkeypatch.setitem(registry.SOLVERS, "future_method", registry.Entry(None, "matrix", "planned", "not yet"))
+    code, _, err = run_cli(capsys, "solve", "rock_paper_scissors", "--algo", "future_method")
+    assert code == 2 and "planned but not implemented" in err and err.count("\n") == 1

@@ -1,0 +1,238 @@
+"""Monte-Carlo CFR on a compiled extensive-form game (Lanctot et al., NeurIPS 2009).
+
+* External sampling (:class:`ExternalSamplingConfig`): per traverser ``p``, chance and the
+  opponent sample one action per history from their current strategy, all of ``p``'s actions
+  are followed; ``R(I,a) += ṽ(ha) - ṽ(h)`` with the sampled values; "simple" averaging adds
+  ``σ_t(·|I)`` at every visited opponent history (OpenSpiel's formulation, regrets updated in
+  place during the walk).
+* Outcome sampling (:class:`OutcomeSamplingConfig`): per traverser one terminal is sampled
+  with ``(1-ε)σ_t + ε·uniform`` at ``p``'s infosets, ``σ_t`` at the opponent's and chance as
+  given; regrets use importance-weighted values with a zero baseline and the average adds
+  ``π_p(h) σ_t(·|I) / q(h)`` at ``p``'s sampled infosets (OpenSpiel's formulation).
+
+``nodes_visited`` counts tree edges followed (external sampling) and non-terminal histories on
+the sampled trajectories (outcome sampling), as the double-oracle reference counts them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from saddlepoint.config import check_positive, check_positive_int
+from saddlepoint.errors import InvalidInputError
+from saddlepoint.games.extensive_form import CHANCE, TERMINAL, CompiledGame
+from saddlepoint.solvers.efg_best_response import (
+    behaviour_from_weights,
+    nash_conv,
+    realization_plan,
+)
+
+__all__ = [
+    "ExternalSamplingConfig",
+    "ExternalSamplingMCCFR",
+    "OutcomeSamplingConfig",
+    "OutcomeSamplingMCCFR",
+    "make_mccfr",
+]
+
+
+@dataclass(frozen=True)
+class ExternalSamplingConfig:
+    """External-sampling MCCFR (one traversal per player per iteration)."""
+
+    algo: ClassVar[str] = "mccfr_external"
+    iterations: int = 10_000
+    """Number of iterations T (each traverses once for each player)."""
+
+    def __post_init__(self) -> None:
+        check_positive_int("iterations", self.iterations, allow_zero=True)
+
+
+@dataclass(frozen=True)
+class OutcomeSamplingConfig:
+    """Outcome-sampling MCCFR (one sampled episode per player per iteration)."""
+
+    algo: ClassVar[str] = "mccfr_outcome"
+    iterations: int = 100_000
+    """Number of iterations T (each samples one episode for each player)."""
+    epsilon: float = 0.6
+    """ε: exploration mixed into the traverser's sampling policy (OpenSpiel's default 0.6)."""
+
+    def __post_init__(self) -> None:
+        check_positive_int("iterations", self.iterations, allow_zero=True)
+        check_positive("epsilon", self.epsilon)
+        if self.epsilon > 1:
+            raise InvalidInputError(f"epsilon must be in (0, 1], got {self.epsilon!r}")
+
+
+class _MCCFRBase:
+    def __init__(self, cg: CompiledGame, rng: np.random.Generator) -> None:
+        self.cg = cg
+        self.rng = rng
+        self._t = 0
+        self.nodes_visited = 0
+        """Nodes counted so far (see the module docstring)."""
+
+    @property
+    def iteration(self) -> int:
+        """Iterations completed."""
+        return self._t
+
+    def average_behaviour(self) -> tuple[np.ndarray, np.ndarray]:
+        """Average behaviour strategies (unvisited infosets uniform), ``(m_p,)`` each."""
+        s0, s1 = self._avg_weights()
+        return behaviour_from_weights(self.cg, 0, s0), behaviour_from_weights(self.cg, 1, s1)
+
+    def average_plans(self) -> tuple[np.ndarray, np.ndarray]:
+        """Realization plans of the average strategies."""
+        b0, b1 = self.average_behaviour()
+        return realization_plan(self.cg, 0, b0), realization_plan(self.cg, 1, b1)
+
+    def nash_conv(self) -> float:
+        """NashConv of the average strategies."""
+        return nash_conv(self.cg, *self.average_plans())
+
+    def exploitability(self) -> float:
+        """Exploitability (NashConv / 2) of the average strategies."""
+        return 0.5 * self.nash_conv()
+
+    def _avg_weights(self) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+
+class _ListTables(_MCCFRBase):
+    """The history table as Python lists: sampled walks touch a few histories each, where a
+    plain loop beats NumPy calls on arrays of a few actions."""
+
+    def __init__(self, cg: CompiledGame, rng: np.random.Generator) -> None:
+        super().__init__(cg, rng)
+        self._player = cg.h_player.tolist()
+        self._infoset = cg.h_infoset.tolist()
+        self._child = cg.h_child_start.tolist()
+        self._nch = cg.h_num_children.tolist()
+        self._prob = cg.h_chance_prob.tolist()
+        self._util = cg.h_utility.tolist()
+        self._first = [tp.infoset_first_seq.tolist() for tp in cg.players]
+        self._regret = [[0.0] * tp.num_sequences for tp in cg.players]
+        self._avg = [[0.0] * tp.num_sequences for tp in cg.players]
+        self._uniforms: list[float] = []
+
+    def _avg_weights(self) -> tuple[np.ndarray, np.ndarray]:
+        return np.array(self._avg[0]), np.array(self._avg[1])
+
+    def _random(self) -> float:
+        if not self._uniforms:
+            self._uniforms = self.rng.random(4096).tolist()
+        return self._uniforms.pop()
+
+    def _strategy(self, pl: int, first: int, k: int) -> list[float]:
+        """Regret matching at one infoset (uniform when no regret is positive)."""
+        pos = [r if r > 0 else 0.0 for r in self._regret[pl][first:first + k]]
+        total = sum(pos)
+        return [r / total for r in pos] if total > 0 else [1.0 / k] * k
+
+    def _pick(self, probs: list[float], start: int, k: int) -> int:
+        """Sample an index in ``0..k-1`` from ``probs[start:start+k]`` (inverse CDF)."""
+        u, j, acc = self._random(), 0, probs[start]
+        while u >= acc and j < k - 1:
+            j += 1
+            acc += probs[start + j]
+        return j
+
+
+class ExternalSamplingMCCFR(_ListTables):
+    """External-sampling MCCFR stepper; ``step()`` runs one traversal per player."""
+
+    def __init__(self, cg: CompiledGame, config: ExternalSamplingConfig, rng: np.random.Generator) -> None:
+        super().__init__(cg, rng)
+        self.config = config
+
+    def step(self) -> None:
+        """One iteration: a traversal for player 0, then one for player 1."""
+        self._t += 1
+        for p in (0, 1):
+            self._walk(0, p)
+
+    def _walk(self, h: int, p: int) -> float:
+        """The traverser's sampled value of history ``h`` (Lanctot et al. 2009, sec. 3.1)."""
+        pl = self._player[h]
+        if pl == TERMINAL:
+            return self._util[h] if p == 0 else -self._util[h]
+        start, k = self._child[h], self._nch[h]
+        self.nodes_visited += k if pl == p else 1
+        if pl == CHANCE:
+            return self._walk(start + self._pick(self._prob, start, k), p)
+        first = self._first[pl][self._infoset[h]]
+        sigma = self._strategy(pl, first, k)
+        if pl != p:
+            avg = self._avg[pl]  # "simple" averaging at the opponent's histories
+            for b in range(k):
+                avg[first + b] += sigma[b]
+            return self._walk(start + self._pick(sigma, 0, k), p)
+        values = [self._walk(start + b, p) for b in range(k)]
+        value = sum(s * v for s, v in zip(sigma, values))
+        reg = self._regret[p]
+        for b in range(k):
+            reg[first + b] += values[b] - value
+        return value
+
+
+class OutcomeSamplingMCCFR(_ListTables):
+    """Outcome-sampling MCCFR stepper; ``step()`` samples one episode per player."""
+
+    def __init__(self, cg: CompiledGame, config: OutcomeSamplingConfig, rng: np.random.Generator) -> None:
+        super().__init__(cg, rng)
+        self.config = config
+
+    def step(self) -> None:
+        """One iteration: an episode for player 0, then one for player 1."""
+        self._t += 1
+        for p in (0, 1):
+            self._episode(p)
+
+    def _episode(self, p: int) -> None:
+        eps = self.config.epsilon
+        h, my_reach, opp_reach, sample_reach = 0, 1.0, 1.0, 1.0
+        path = []
+        while self._player[h] != TERMINAL:
+            pl, start, k = self._player[h], self._child[h], self._nch[h]
+            self.nodes_visited += 1
+            if pl == CHANCE:  # chance reach enters both opponent and sample reach
+                h = start + self._pick(self._prob, start, k)
+                opp_reach *= self._prob[h]
+                sample_reach *= self._prob[h]
+                continue
+            first = self._first[pl][self._infoset[h]]
+            sigma = self._strategy(pl, first, k)
+            sample = [eps / k + (1.0 - eps) * s for s in sigma] if pl == p else sigma
+            j = self._pick(sample, 0, k)
+            path.append((pl, first, k, sigma, sample, j, my_reach, opp_reach, sample_reach))
+            if pl == p:
+                my_reach *= sigma[j]
+            else:
+                opp_reach *= sigma[j]
+            sample_reach *= sample[j]
+            h = start + j
+        value = self._util[h] if p == 0 else -self._util[h]
+        for pl, first, k, sigma, sample, j, my_r, opp_r, samp_r in reversed(path):
+            child = value / sample[j]  # baseline-corrected value of the sampled action (others 0)
+            value = sigma[j] * child
+            if pl == p:
+                scale = opp_r / samp_r
+                reg, avg = self._regret[p], self._avg[p]
+                for b in range(k):
+                    reg[first + b] += ((child if b == j else 0.0) - value) * scale
+                    avg[first + b] += my_r * sigma[b] / samp_r
+
+
+def make_mccfr(cg: CompiledGame, config: ExternalSamplingConfig | OutcomeSamplingConfig,
+               rng: np.random.Generator) -> ExternalSamplingMCCFR | OutcomeSamplingMCCFR:
+    """The MCCFR stepper for ``config``."""
+    if isinstance(config, ExternalSamplingConfig):
+        return ExternalSamplingMCCFR(cg, config, rng)
+    if isinstance(config, OutcomeSamplingConfig):
+        return OutcomeSamplingMCCFR(cg, config, rng)
+    raise InvalidInputError(f"expected an MCCFR config, got {type(config).__name__}")
