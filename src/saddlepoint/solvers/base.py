@@ -40,7 +40,7 @@ class SolveResult:
             "game": self.game,
             "algo": self.algo,
             "iterations": self.iterations,
-            "value": self.value,
+            "value": None if self.value is None else float(self.value) + 0.0,  # no "-0.0"
             "exploitability": self.exploitability,
             "nash_conv": self.nash_conv,
             "last_exploitability": self.last_exploitability,
