@@ -192,10 +192,19 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
 
 
 def _cmd_plot(args: argparse.Namespace) -> int:
+    """Redraw a run's figures: the experiment's own ``plot(run_dir)`` if it has one, else the
+    generic curves of :func:`saddlepoint.plotting.plot_run`."""
+    import importlib
+
     from saddlepoint.plotting import plot_run
+    from saddlepoint.registry import EXPERIMENTS
+    from saddlepoint.results import RunDir
 
     for run_dir in args.run_dirs:
-        for path in plot_run(run_dir):
+        entry = EXPERIMENTS.get(str(RunDir.open(run_dir).config().get("experiment")))
+        module = importlib.import_module(entry.target.partition(":")[0]) if entry and entry.target else None
+        plot = getattr(module, "plot", None) or plot_run
+        for path in plot(run_dir) or []:
             print(path)
     return 0
 

@@ -152,8 +152,10 @@ def plot_run(run_dir: str | Path) -> list[Path]:
     if "exploitability" in cols:
         x = "nodes_visited" if "nodes_visited" in cols else "iteration"
         return plot_metrics(run, x=x, y="exploitability", group=group, split=split)
-    x = cols[0]
-    numeric = [c for c in cols[1:] if isinstance(rows[0].get(c), float) and c not in ("seed",)]
+    numeric = [c for c in cols if all(isinstance(r.get(c), float) for r in rows) and c != "seed"]
+    if len(numeric) < 2:
+        raise InvalidInputError(f"{run.path}: metrics.csv has fewer than two numeric columns to plot")
+    x, numeric = numeric[0], numeric[1:]
     out: list[Path] = []
     for c in numeric:
         out += plot_metrics(run, x=x, y=c, group=group, split=split, logx=False, logy=False)

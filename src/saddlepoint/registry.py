@@ -91,7 +91,7 @@ EXPERIMENTS: dict[str, Entry] = {
     "rmod": Entry(None, "experiment", "planned", "Robust multi-objective decoding (2503.08796)"),
     "inferenceguard": Entry(None, "experiment", "planned", "Safe decoding (2502.01208)"),
     "wd1": Entry(None, "experiment", "planned", "wd1 vs d1 on a masked diffusion LM (2507.08838)"),
-    "linear-bandits": Entry(None, "experiment", "planned",
+    "linear-bandits": Entry("saddlepoint.experiments.linear_bandits:run", "experiment", "works",
                             "Gap-adjusted misspecified linear bandits (2501.05361)"),
     "mean-field-bo": Entry(None, "experiment", "planned", "Mean-field GP-UCB (2502.12315)"),
     "imac": Entry(None, "experiment", "planned", "Imagined autocurricula (2509.13341)"),
