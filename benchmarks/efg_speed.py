@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from _record import record_section  # benchmarks/_record.py (the script's folder is on sys.path)
 from saddlepoint.games import make_game
 from saddlepoint.games.extensive_form import clear_cache, compile_game
 from saddlepoint.solvers.cfr import CFRConfig, CFRPlusConfig, CFRSolver
@@ -196,17 +197,6 @@ def _cpu_name() -> str:
     return "unknown CPU"
 
 
-def record(text: str, path: Path) -> None:
-    """Replace (or append) the "## Extensive-form games" section of ``path``."""
-    old = path.read_text() if path.exists() else "# Benchmark results\n\n"
-    head, sep, rest = old.partition("## Extensive-form games")
-    tail = ""
-    if sep:
-        nxt = rest.find("\n## ")
-        tail = rest[nxt + 1:] if nxt >= 0 else ""
-    path.write_text(head.rstrip() + "\n\n" + text.rstrip() + "\n" + ("\n" + tail if tail else ""))
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="Kuhn and Leduc only, one repeat")
@@ -220,7 +210,7 @@ def main(argv: list[str] | None = None) -> None:
     text = markdown(rows, mem)
     print(text)
     if args.record:
-        record(text, Path(__file__).with_name("RESULTS.md"))
+        record_section("Extensive-form games", text)
 
 
 if __name__ == "__main__":
