@@ -1,0 +1,83 @@
+"""The "instruct" stage: train a masked diffusion LM on prompt/answer pairs with LLaDA's
+objective until a modest solve rate, leaving headroom for RL (wd1 notes, "Instruct" stage)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from saddlepoint.config import check_positive, check_positive_int
+from saddlepoint.diffusion_lm.likelihood import llada_loss
+from saddlepoint.diffusion_lm.tasks import TokenTask
+from saddlepoint.errors import InvalidInputError, require
+from saddlepoint.progress import progress
+
+torch = require("torch", "torch")
+log = logging.getLogger(__name__)
+
+__all__ = ["PretrainConfig", "pretrain"]
+
+
+@dataclass(frozen=True)
+class PretrainConfig:
+    """Settings of the LLaDA-objective pretraining."""
+
+    max_steps: int = 3000
+    """Most optimiser steps."""
+    batch_size: int = 64
+    """Prompt/answer pairs per step."""
+    lr: float = 1e-3
+    """AdamW learning rate."""
+    weight_decay: float = 0.0
+    """AdamW weight decay."""
+    eps: float = 1e-3
+    """Smallest masking level t of ``t ~ U(eps, 1)``."""
+    eval_every: int = 100
+    """Steps between evaluations of the stopping score."""
+    target: float = 0.25
+    """Stop at the first evaluation whose score reaches this (a modest solve rate)."""
+
+    def __post_init__(self) -> None:
+        for name in ("max_steps", "batch_size", "eval_every"):
+            check_positive_int(name, getattr(self, name))
+        check_positive("lr", self.lr)
+        check_positive("weight_decay", self.weight_decay, allow_zero=True)
+        if not 0 < self.eps < 1:
+            raise InvalidInputError(f"eps must be in (0, 1), got {self.eps}")
+        if not 0 <= self.target <= 1:
+            raise InvalidInputError(f"target must be in [0, 1], got {self.target}")
+
+
+def pretrain(model: torch.nn.Module, task: TokenTask, config: PretrainConfig, score: Callable[[], float],
+             seed: int = 0, show_progress: bool | None = None) -> list[dict[str, float]]:
+    """Train ``model`` in place; ``score()`` (e.g. a greedy solve rate) decides when to stop.
+
+    Returns one row per evaluation: ``step``, ``loss`` (mean since the last evaluation),
+    ``score`` and ``seconds`` (training time so far).
+    """
+    rng = np.random.default_rng(seed)
+    gen = torch.Generator().manual_seed(int(seed))
+    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    prompts, answers = torch.as_tensor(task.prompts), torch.as_tensor(task.answers)
+    rows, losses, elapsed = [], [], 0.0
+    for step in progress(range(1, config.max_steps + 1), desc="pretrain", enabled=show_progress):
+        start = time.perf_counter()
+        idx = torch.as_tensor(rng.choice(len(task), size=min(config.batch_size, len(task)), replace=False))
+        loss = llada_loss(model, prompts[idx], answers[idx], gen, config.eps)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        elapsed += time.perf_counter() - start
+        losses.append(float(loss.detach()))
+        if step % config.eval_every == 0 or step == config.max_steps:
+            value = float(score())
+            rows.append({"step": step, "loss": float(np.mean(losses)), "score": value, "seconds": elapsed})
+            log.info("pretrain step %d loss %.4f score %.3f", step, rows[-1]["loss"], value)
+            losses = []
+            if value >= config.target:
+                break
+    return rows
