@@ -99,7 +99,8 @@ EXPERIMENTS: dict[str, Entry] = {
     "imac": Entry(None, "experiment", "planned", "Imagined autocurricula (2509.13341)"),
     "offline-synthetic": Entry(None, "experiment", "planned",
                                "Synthetic data for offline RL (2508.12356)"),
-    "moa": Entry(None, "experiment", "planned", "Deception in Mixture-of-Agents (2503.05856)"),
+    "moa": Entry("saddlepoint.experiments.moa:run", "experiment", "works",
+                 "Deception in Mixture-of-Agents (2503.05856)"),
 }
 
 

@@ -19,6 +19,7 @@ import datetime as _dt
 import json
 import math
 import platform
+import re
 import subprocess
 import sys
 from collections.abc import Iterable, Mapping
@@ -176,13 +177,14 @@ class RunDir:
             return [{k: _parse_cell(v) for k, v in row.items()} for row in csv.DictReader(fh)]
 
 
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?inf|nan", re.IGNORECASE)
+
+
 def _parse_cell(value: str) -> Any:
+    """Empty -> None, a plain decimal number -> float, anything else (``"000_003"``) stays text."""
     if value == "":
         return None
-    try:
-        return float(value)
-    except ValueError:
-        return value
+    return float(value) if _NUMBER.fullmatch(value) else value
 
 
 @dataclass(frozen=True)

@@ -77,8 +77,9 @@ def test_run_directory_round_trip(tmp_path):
     assert run.config() == {"experiment": "demo", "seed": 3, "alpha": 0.5}
     env = json.loads((run.path / "env.json").read_text())
     assert env["packages"]["numpy"] == np.__version__ and "python" in env
-    run.write_metrics([{"iteration": 1, "x": 0.5}, {"iteration": 2, "x": 0.25, "y": "a"}])
-    assert run.metrics() == [{"iteration": 1.0, "x": 0.5, "y": None}, {"iteration": 2.0, "x": 0.25, "y": "a"}]
+    run.write_metrics([{"iteration": 1, "x": 0.5, "arm": "000_003"}, {"iteration": 2, "x": -2.5e-3, "y": "a"}])
+    assert run.metrics() == [{"iteration": 1.0, "x": 0.5, "arm": "000_003", "y": None},
+                             {"iteration": 2.0, "x": -2.5e-3, "arm": None, "y": "a"}]
     claim = ClaimCheck("c", "x < 1", True, 0.5, paper=0.4, seeds=3)
     run.write_summary({"claims": [claim.as_dict()]})
     assert run.summary()["claims"][0]["passed"] is True

@@ -1,0 +1,38 @@
+"""The ``moa`` reproduction's smoke preset: results written, tier-A claims reported."""
+
+import json
+
+import pytest
+
+from saddlepoint.experiments import run_experiment
+
+
+@pytest.mark.slow
+@pytest.mark.repro
+def test_moa_smoke_writes_results_and_tier_a_claims(tmp_path):
+    run = run_experiment("moa", preset="smoke", out=tmp_path, show_progress=False)
+    summary = json.loads((run.path / "summary.json").read_text())
+    claims = summary["claims"]
+    assert len(claims) == 5
+    assert summary["all_claims_passed"], [c for c in claims if not c["passed"]]
+    rows = run.metrics()
+    arms = {tuple(r["arm"].split("/")) for r in rows}
+    assert len(arms) == 16 and {r["seed"] for r in rows} == {0.0, 1.0}
+    # every rate lies in [0, 1]; recovery only where a deceiver was present and a defence ran
+    for r in rows:
+        for m in ("accuracy", "persuasion", "corruption", "recovery"):
+            if r.get(m) is not None:
+                assert 0.0 <= r[m] <= 1.0
+        placement, defence = r["arm"].split("/")
+        assert (r.get("recovery") is not None) == (placement != "000_000" and defence != "none")
+    report = (run.path / "report.md").read_text()
+    assert report.startswith("# Deception in Mixture-of-Agents") and "not evidence about LLMs" in report
+    if (run.path / "figures" / "accuracy_tier_A.png").exists():
+        assert "figures/accuracy_tier_A.png" in report
+
+
+def test_moa_smoke_is_deterministic(tmp_path):
+    from saddlepoint.experiments.moa import tier_a
+
+    a, b = tier_a(3, 60, 40), tier_a(3, 60, 40)
+    assert [x.metrics for x in a] == [y.metrics for y in b]
