@@ -1,0 +1,18 @@
+"""Shared language-model utilities: loading models and tokenizers (by Hugging Face name,
+local path or the built-in SmolLM2 alias) and summed response log-probabilities.
+
+Importing this package loads nothing heavy; torch and transformers are imported by the
+functions that need them (extra ``llm``).
+"""
+
+from saddlepoint.lm.loading import (
+    SMOLLM2_ALIASES,
+    cache_dir,
+    load_model,
+    load_tokenizer,
+    resolve,
+    smollm2_gguf,
+    smollm2_path,
+)
+
+__all__ = ["SMOLLM2_ALIASES", "cache_dir", "load_model", "load_tokenizer", "resolve", "smollm2_gguf", "smollm2_path"]

@@ -1,0 +1,84 @@
+"""Summed response log-probabilities and batched sampling for causal language models.
+
+Everything works on token ids (lists of ints), so it serves tiny test models without a
+tokenizer as well as real ones. Sequences are packed ``prompt + response`` and right-padded,
+so positions start at 0 for every row whatever the model's position handling.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from saddlepoint.errors import InvalidInputError, require
+
+__all__ = ["sample_responses", "sequence_logprobs"]
+
+
+def _pack(prompts: Sequence[Sequence[int]], responses: Sequence[Sequence[int]], pad_id: int, device):
+    torch = require("torch", "llm")
+    if len(prompts) != len(responses):
+        raise InvalidInputError(f"got {len(prompts)} prompts but {len(responses)} responses")
+    if not prompts:
+        raise InvalidInputError("nothing to score: empty batch")
+    lengths = [len(p) + len(r) for p, r in zip(prompts, responses)]
+    width = max(lengths)
+    ids = torch.full((len(prompts), width), pad_id, dtype=torch.long)
+    attn = torch.zeros((len(prompts), width), dtype=torch.long)
+    resp_mask = torch.zeros((len(prompts), width), dtype=torch.bool)
+    for i, (p, r) in enumerate(zip(prompts, responses)):
+        if len(p) == 0:
+            raise InvalidInputError("every prompt needs at least one token (the response is scored after it)")
+        seq = list(p) + list(r)
+        ids[i, : len(seq)] = torch.tensor(seq, dtype=torch.long)
+        attn[i, : len(seq)] = 1
+        resp_mask[i, len(p): len(seq)] = True
+    return ids.to(device), attn.to(device), resp_mask.to(device)
+
+
+def sequence_logprobs(model, prompts: Sequence[Sequence[int]], responses: Sequence[Sequence[int]], *,
+                      pad_id: int = 0):
+    """log pi(response | prompt) **summed over response tokens**, one per row: tensor ``(B,)``.
+
+    ``prompts`` and ``responses`` are lists of token-id lists (``B`` of each). Gradients flow
+    if the caller has them enabled; wrap in ``torch.no_grad()`` for frozen log-probs.
+    """
+    torch = require("torch", "llm")
+    device = next(model.parameters()).device
+    ids, attn, resp_mask = _pack(prompts, responses, pad_id, device)
+    logits = model(input_ids=ids, attention_mask=attn).logits[:, :-1].float()
+    logp = torch.log_softmax(logits, dim=-1).gather(-1, ids[:, 1:, None]).squeeze(-1)
+    return (logp * resp_mask[:, 1:]).sum(dim=1)
+
+
+def sample_responses(model, prompts: Sequence[Sequence[int]], *, max_new_tokens: int, min_new_tokens: int = 0,
+                     temperature: float = 1.0, top_k: int = 0, pad_id: int = 0, eos_id: int | None = None,
+                     seed: int = 0, batch_size: int = 8) -> list[list[int]]:
+    """Sample one response per prompt (token-id lists, cut after the first EOS, which is kept).
+
+    Prompts are left-padded in batches of ``batch_size``. The torch random state is forked,
+    seeded with ``seed`` and restored, so the caller's global state is untouched and the same
+    seed gives the same samples.
+    """
+    torch = require("torch", "llm")
+    device = next(model.parameters()).device
+    out: list[list[int]] = []
+    with torch.random.fork_rng(devices=[] if device.type == "cpu" else [device]), torch.no_grad():
+        torch.manual_seed(seed)
+        for start in range(0, len(prompts), batch_size):
+            chunk = prompts[start: start + batch_size]
+            width = max(len(p) for p in chunk)
+            ids = torch.full((len(chunk), width), pad_id, dtype=torch.long)
+            attn = torch.zeros((len(chunk), width), dtype=torch.long)
+            for i, p in enumerate(chunk):
+                ids[i, width - len(p):] = torch.tensor(list(p), dtype=torch.long)
+                attn[i, width - len(p):] = 1
+            gen = model.generate(
+                input_ids=ids.to(device), attention_mask=attn.to(device), do_sample=True,
+                max_new_tokens=max_new_tokens, min_new_tokens=min_new_tokens, temperature=temperature,
+                top_k=top_k if top_k > 0 else None, top_p=None, pad_token_id=pad_id, eos_token_id=eos_id,
+            )
+            for row in gen[:, width:].tolist():
+                if eos_id is not None and eos_id in row:
+                    row = row[: row.index(eos_id) + 1]
+                out.append(row)
+    return out

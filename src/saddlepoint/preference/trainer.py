@@ -1,0 +1,335 @@
+"""Self-play preference training of a causal language model (SPPO, RSPO, INPO) on transformers.
+
+One iteration t (RSPO notes, "One RSPO iteration"; extra ``llm``):
+
+1. sample K responses per prompt from the current policy (its frozen snapshot pi_t);
+2. score all pairs with a :class:`~saddlepoint.preference.oracle.PreferenceOracle` and
+   estimate p_hat within the K responses;
+3. keep one pair per prompt: winner = best, loser = worst (by the oracle's ``scores`` if it
+   has them, as SPPO does with PairRM scores, else by p_hat);
+4. precompute, once per kept response, l_t (current model) and l_ref (reference model), the
+   summed token log-probabilities, so only pi_theta needs gradients;
+5. train ``epochs`` epochs over the pairs with the chosen loss of
+   :mod:`saddlepoint.preference.torch_losses` (the same functions the tabular experiments use
+   in NumPy);
+6. save a snapshot ``output_dir/iter-<t>/`` (weights, tokenizer, metrics). A new trainer on
+   the same ``output_dir`` resumes after the last complete snapshot.
+
+Prompts are strings when a tokenizer is given (with ``use_chat_template`` the tokenizer's
+chat template wraps each prompt), or lists of token ids for tokenizer-free toy models; the
+oracle then receives decoded strings or tuples of token ids.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from saddlepoint.config import check_choice, check_positive, check_positive_int, to_dict
+from saddlepoint.errors import InvalidInputError, require
+from saddlepoint.lm.logprobs import sample_responses, sequence_logprobs
+from saddlepoint.preference.losses import REGULARIZERS
+from saddlepoint.preference.oracle import estimate_win_rates, select_pair
+from saddlepoint.progress import progress
+
+torch = require("torch", "llm")
+
+from saddlepoint.preference import torch_losses
+
+log = logging.getLogger(__name__)
+
+__all__ = ["SelfPlayConfig", "SelfPlayTrainer"]
+
+_STATE = "selfplay_state.json"
+
+
+@dataclass(frozen=True)
+class SelfPlayConfig:
+    """Settings of :class:`SelfPlayTrainer`; defaults follow the official RSPO scripts where
+    they fit a small model (eta = 1 / beta = 1000 needs the paper's tiny learning rate)."""
+
+    loss: str = "rspo"
+    """``sppo``, ``rspo`` or ``inpo``."""
+    iterations: int = 3
+    """Self-play iterations (3 in the paper's main runs)."""
+    num_responses: int = 5
+    """K, responses sampled per prompt per iteration."""
+    max_new_tokens: int = 64
+    """Longest response in tokens."""
+    min_new_tokens: int = 0
+    """Shortest response in tokens (EOS is suppressed before that)."""
+    temperature: float = 1.0
+    """Sampling temperature."""
+    top_k: int = 0
+    """Top-k sampling (0: off)."""
+    eta: float = 1000.0
+    """eta = 1 / beta, scale of the SPPO regression target eta (p_hat - 1/2)."""
+    reg_coef: float = 0.1
+    """lambda, weight of the RSPO regulariser."""
+    regularizer: str = "reverse_kl"
+    """RSPO surrogate (:data:`saddlepoint.preference.losses.REGULARIZERS`)."""
+    mix_coef: float = 1.0
+    """Reverse-KL weight in ``forward_kl_is+reverse_kl``."""
+    clip: float = 10.0
+    """Exponent cap of the exponential surrogates."""
+    tau: float = 0.001
+    """INPO's regularisation tau (its loss uses eta * tau; needs eta * tau <= 1)."""
+    learning_rate: float = 5e-7
+    """Optimiser step size (paper: 5e-7 with RMSprop on 7B models)."""
+    optimizer: str = "rmsprop"
+    """``rmsprop`` (paper) or ``adamw``; a fresh optimiser per iteration."""
+    batch_size: int = 4
+    """Prompts (pairs) per gradient step."""
+    epochs: int = 1
+    """Passes over the iteration's pairs (1 in the paper)."""
+    max_grad_norm: float = 1.0
+    """Gradient-norm clip (0: off)."""
+    generation_batch_size: int = 8
+    """Sequences generated at once."""
+    use_chat_template: bool = True
+    """Wrap string prompts with the tokenizer's chat template when it has one."""
+    seed: int = 0
+    """Seeds sampling (per iteration) and the order of training pairs."""
+
+    def __post_init__(self) -> None:
+        check_choice("loss", self.loss, ("sppo", "rspo", "inpo"))
+        check_choice("regularizer", self.regularizer, REGULARIZERS)
+        check_choice("optimizer", self.optimizer, ("rmsprop", "adamw"))
+        for name in ("iterations", "max_new_tokens", "batch_size", "epochs", "generation_batch_size"):
+            check_positive_int(name, getattr(self, name))
+        check_positive_int("num_responses", self.num_responses)
+        if self.num_responses < 2:
+            raise InvalidInputError(f"num_responses must be at least 2, got {self.num_responses}")
+        check_positive_int("min_new_tokens", self.min_new_tokens, allow_zero=True)
+        check_positive_int("top_k", self.top_k, allow_zero=True)
+        check_positive_int("seed", self.seed, allow_zero=True)
+        if self.min_new_tokens > self.max_new_tokens:
+            raise InvalidInputError("min_new_tokens must not exceed max_new_tokens")
+        for name in ("temperature", "eta", "clip", "learning_rate"):
+            check_positive(name, getattr(self, name))
+        for name in ("reg_coef", "mix_coef", "tau", "max_grad_norm"):
+            check_positive(name, getattr(self, name), allow_zero=True)
+        if self.loss == "inpo" and self.eta * self.tau > 1:
+            raise InvalidInputError(f"INPO needs eta * tau <= 1, got {self.eta * self.tau}")
+
+
+class SelfPlayTrainer:
+    """Iterative self-play on a causal LM. ``model`` is trained in place; ``ref_model``
+    (pi_ref, frozen) defaults to a copy of ``model`` taken at construction.
+
+    Use :meth:`train` for all iterations (resuming from ``output_dir``), or :meth:`step`
+    for one. ``history`` holds one metrics dict per completed iteration.
+    """
+
+    def __init__(self, model, oracle, config: SelfPlayConfig, *, tokenizer=None, ref_model=None,
+                 output_dir: str | Path | None = None, show_progress: bool | None = None) -> None:
+        if not hasattr(oracle, "win_matrix"):
+            raise InvalidInputError("oracle must have a win_matrix(prompt, responses) method")
+        self.model, self.oracle, self.config, self.tokenizer = model, oracle, config, tokenizer
+        self.ref_model = ref_model if ref_model is not None else copy.deepcopy(model)
+        self.ref_model.eval().requires_grad_(False)
+        self.output_dir = Path(output_dir) if output_dir is not None else None
+        self.show_progress = show_progress
+        self.history: list[dict[str, Any]] = []
+        self.iteration = 0
+        if tokenizer is not None:
+            self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+            self.eos_id = tokenizer.eos_token_id
+        else:
+            self.pad_id = 0
+            self.eos_id = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
+        if isinstance(self.eos_id, list):
+            self.eos_id = self.eos_id[0] if self.eos_id else None
+        if self.output_dir is not None:
+            self._resume()
+
+    @classmethod
+    def from_pretrained(cls, name_or_path: str | Path, oracle, config: SelfPlayConfig, *, dtype: Any = "float32",
+                        device: str = "cpu", **kwargs: Any) -> SelfPlayTrainer:
+        """Load policy, reference and tokenizer by Hugging Face name, local path or SmolLM2 alias."""
+        from saddlepoint.lm import load_model, load_tokenizer
+
+        model = load_model(name_or_path, dtype=dtype, device=device)
+        ref = load_model(name_or_path, dtype=dtype, device=device)
+        return cls(model, oracle, config, tokenizer=load_tokenizer(name_or_path), ref_model=ref, **kwargs)
+
+    # ----------------------------------------------------------------- data
+    def encode_prompts(self, prompts: Sequence[Any]) -> list[list[int]]:
+        """Token ids of each prompt (strings need a tokenizer; id lists pass through)."""
+        out = []
+        for p in prompts:
+            if isinstance(p, str):
+                if self.tokenizer is None:
+                    raise InvalidInputError("string prompts need a tokenizer; pass token-id lists otherwise")
+                if self.config.use_chat_template and getattr(self.tokenizer, "chat_template", None):
+                    ids = self.tokenizer.apply_chat_template([{"role": "user", "content": p}],
+                                                             add_generation_prompt=True, tokenize=True)
+                    ids = ids["input_ids"] if hasattr(ids, "keys") else ids
+                else:
+                    ids = self.tokenizer(p)["input_ids"]
+                out.append([int(i) for i in ids])
+            else:
+                ids = [int(i) for i in p]
+                if not ids:
+                    raise InvalidInputError("a prompt has no tokens")
+                out.append(ids)
+        return out
+
+    def _as_oracle_response(self, ids: list[int]):
+        if self.tokenizer is None:
+            return tuple(ids)
+        return self.tokenizer.decode(ids, skip_special_tokens=True)
+
+    # ----------------------------------------------------------------- one iteration
+    def step(self, prompts: Sequence[Any]) -> dict[str, Any]:
+        """Run one self-play iteration on ``prompts`` and return its metrics."""
+        cfg = self.config
+        if not prompts:
+            raise InvalidInputError("prompts must not be empty")
+        start = time.perf_counter()
+        t = self.iteration
+        enc = self.encode_prompts(prompts)
+        k = cfg.num_responses
+        self.model.eval()
+        flat = [p for p in enc for _ in range(k)]
+        responses = sample_responses(
+            self.model, flat, max_new_tokens=cfg.max_new_tokens, min_new_tokens=cfg.min_new_tokens,
+            temperature=cfg.temperature, top_k=cfg.top_k, pad_id=self.pad_id, eos_id=self.eos_id,
+            seed=cfg.seed * 100_003 + t, batch_size=cfg.generation_batch_size)
+        gen_seconds = time.perf_counter() - start
+        pair_prompts, pair_resp, p_pair, score_sum, wins, lens = [], [], [], [], [], []
+        for i, prompt in enumerate(prompts):
+            resp = responses[i * k: (i + 1) * k]
+            shown = [self._as_oracle_response(r) for r in resp]
+            w_mat = np.asarray(self.oracle.win_matrix(prompt, shown), dtype=float)
+            p_hat = estimate_win_rates(w_mat)
+            scores = self.oracle.scores(prompt, shown) if hasattr(self.oracle, "scores") else p_hat
+            win, lose = (int(v) for v in select_pair(scores))
+            pair_prompts.append(enc[i])
+            pair_resp.append((resp[win], resp[lose]))
+            p_pair.append((p_hat[win], p_hat[lose]))
+            wins.append(w_mat[win, lose])
+            lens.extend(len(r) for r in resp)
+            score_sum.append(float(np.mean(scores)))
+        # step 4: frozen log-probs, once per kept response
+        with torch.no_grad():
+            lp_t = self._pair_logprobs(self.model, pair_prompts, pair_resp)
+            lp_ref = self._pair_logprobs(self.ref_model, pair_prompts, pair_resp)
+        p_hat_t = torch.tensor(p_pair, dtype=torch.float32)
+        losses = self._train(pair_prompts, pair_resp, lp_t, lp_ref, p_hat_t)
+        self.iteration = t + 1
+        metrics = {
+            "iteration": self.iteration, "loss": float(np.mean(losses)), "loss_first": losses[0],
+            "loss_last": losses[-1], "mean_score": float(np.mean(score_sum)),
+            "mean_response_tokens": float(np.mean(lens)), "winner_win_prob": float(np.mean(wins)),
+            "p_hat_winner": float(np.mean([p[0] for p in p_pair])), "p_hat_loser": float(np.mean([p[1] for p in p_pair])),
+            "generation_seconds": gen_seconds, "seconds": time.perf_counter() - start,
+        }
+        self.history.append(metrics)
+        log.info("self-play iteration %d: %s", self.iteration, metrics)
+        if self.output_dir is not None:
+            self._save()
+        return metrics
+
+    def _pair_logprobs(self, model, prompts, pairs):
+        """Summed log-probs of winners and losers: tensor ``(B, 2)``."""
+        lp = sequence_logprobs(model, prompts + prompts, [w for w, _ in pairs] + [l for _, l in pairs], pad_id=self.pad_id)
+        return torch.stack([lp[: len(prompts)], lp[len(prompts):]], dim=1).float()
+
+    def _loss(self, logp, logp_t, logp_ref, p_hat):
+        cfg = self.config
+        if cfg.loss == "inpo":
+            return torch_losses.inpo_loss(logp, logp_t, logp_ref, cfg.eta, cfg.tau)
+        lam = cfg.reg_coef if cfg.loss == "rspo" else 0.0
+        return torch_losses.rspo_loss(logp.reshape(-1), logp_t.reshape(-1), logp_ref.reshape(-1), p_hat.reshape(-1),
+                                      cfg.eta, lam, cfg.regularizer, clip=cfg.clip, mix_coef=cfg.mix_coef)
+
+    def _train(self, prompts, pairs, lp_t, lp_ref, p_hat) -> list[float]:
+        cfg = self.config
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        if cfg.optimizer == "rmsprop":
+            opt = torch.optim.RMSprop(params, lr=cfg.learning_rate, foreach=True)
+        else:
+            opt = torch.optim.AdamW(params, lr=cfg.learning_rate, foreach=True)
+        seed = cfg.seed * 7919 + self.iteration
+        gen = torch.Generator().manual_seed(seed)
+        device = lp_t.device
+        self.model.train()
+        losses: list[float] = []
+        # dropout draws from torch's global generator: fork it so runs are seeded and the
+        # caller's random state is left as it was
+        devices = [] if device.type == "cpu" else [device]
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            self._epochs(prompts, pairs, lp_t, lp_ref, p_hat, opt, params, gen, losses)
+        self.model.eval()
+        return losses
+
+    def _epochs(self, prompts, pairs, lp_t, lp_ref, p_hat, opt, params, gen, losses) -> None:
+        cfg = self.config
+        device = lp_t.device
+        for _ in range(cfg.epochs):
+            order = torch.randperm(len(prompts), generator=gen).tolist()
+            batches = [order[i: i + cfg.batch_size] for i in range(0, len(order), cfg.batch_size)]
+            for idx in progress(batches, desc=f"self-play iter {self.iteration + 1}", enabled=self.show_progress):
+                sub_p = [prompts[i] for i in idx]
+                logp = self._pair_logprobs(self.model, sub_p, [pairs[i] for i in idx])
+                loss = self._loss(logp, lp_t[idx].to(device), lp_ref[idx].to(device), p_hat[idx].to(device))
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                if cfg.max_grad_norm > 0:
+                    torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
+                opt.step()
+                losses.append(float(loss.detach()))
+
+    # ----------------------------------------------------------------- loop, snapshots
+    def train(self, prompts: Sequence[Any]) -> list[dict[str, Any]]:
+        """Run the remaining iterations (after any snapshot already in ``output_dir``)."""
+        while self.iteration < self.config.iterations:
+            self.step(prompts)
+        return self.history
+
+    def _snapshot_dir(self, t: int) -> Path:
+        assert self.output_dir is not None
+        return self.output_dir / f"iter-{t}"
+
+    def _save(self) -> None:
+        path = self._snapshot_dir(self.iteration)
+        path.mkdir(parents=True, exist_ok=True)
+        self.model.save_pretrained(path, safe_serialization=True)
+        if self.tokenizer is not None:
+            self.tokenizer.save_pretrained(path)
+        state = {"iteration": self.iteration, "config": to_dict(self.config), "history": self.history}
+        (path / _STATE).write_text(json.dumps(state, indent=2))  # written last: marks completion
+
+    def _resume(self) -> None:
+        assert self.output_dir is not None
+        done = sorted((int(p.name.split("-", 1)[1]), p) for p in self.output_dir.glob("iter-*")
+                      if (p / _STATE).is_file() and p.name.split("-", 1)[1].isdigit())
+        if not done:
+            return
+        t, path = done[-1]
+        from safetensors.torch import load_file
+
+        files = sorted(path.glob("*.safetensors"))
+        if not files:
+            raise InvalidInputError(f"snapshot {path} has no safetensors weights")
+        state_dict: dict[str, Any] = {}
+        for f in files:
+            state_dict.update(load_file(str(f)))
+        missing, unexpected = self.model.load_state_dict(state_dict, strict=False)
+        tied = set(getattr(self.model, "_tied_weights_keys", None) or [])
+        if unexpected or any(m not in tied for m in missing):
+            raise InvalidInputError(f"snapshot {path} does not match the model (missing {missing}, unexpected {unexpected})")
+        state = json.loads((path / _STATE).read_text())
+        self.iteration = int(state["iteration"])
+        self.history = list(state["history"])
+        log.info("resumed self-play from %s (iteration %d)", path, t)
