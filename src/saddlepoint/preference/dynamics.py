@@ -40,9 +40,8 @@ from saddlepoint.preference.losses import (
     penalty_derivatives,
 )
 from saddlepoint.preference.metrics import duality_gap, kl_divergence
-from saddlepoint.progress import progress
 from saddlepoint.rng import make_rng
-from saddlepoint.solvers.base import SolveResult, eval_schedule
+from saddlepoint.solvers.base import SolveResult, run_with_evaluations
 
 __all__ = [
     "INPOConfig",
@@ -351,16 +350,15 @@ def solve(
         check_positive_int("eval_every", eval_every)
     start = time.perf_counter()
     dyn = make_dynamics(game, config, rng)
-    schedule = eval_schedule(config.iterations, eval_every)
-    curve = []
-    for t in progress(range(1, config.iterations + 1), total=config.iterations, desc=config.algo, enabled=show_progress):
-        dyn.step()
-        if t in schedule:
-            row = {"iteration": t, "duality_gap": duality_gap(game, dyn.last()),
-                   "avg_duality_gap": duality_gap(game, dyn.average())}
-            if equilibrium is not None:
-                row["kl_to_equilibrium"] = kl_divergence(equilibrium, dyn.last())
-            curve.append(row)
+
+    def evaluate() -> dict[str, float]:
+        row = {"duality_gap": duality_gap(game, dyn.last()), "avg_duality_gap": duality_gap(game, dyn.average())}
+        if equilibrium is not None:
+            row["kl_to_equilibrium"] = kl_divergence(equilibrium, dyn.last())
+        return row
+
+    curve = run_with_evaluations(dyn, config.iterations, eval_every, evaluate, desc=config.algo,
+                                 show_progress=show_progress)
     avg, last = dyn.average(), dyn.last()
     dg_avg, dg_last = duality_gap(game, avg), duality_gap(game, last)
     extra: dict = {"target_regularization": target_regularization(config)}

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
+from saddlepoint.progress import progress_bar
 from saddlepoint.results import to_jsonable
 
 
@@ -66,3 +69,44 @@ def eval_schedule(iterations: int, eval_every: int | None, points: int = 50) -> 
         sched = {int(round(v)) for v in np.geomspace(1, iterations, num=min(points, iterations))}
     sched.add(iterations)
     return sched
+
+
+class Stepper(Protocol):
+    """An iterative method: ``step()`` advances one iteration; ``iteration`` counts them.
+    It may also offer ``advance(n) -> int`` to take up to ``n`` iterations at once."""
+
+    @property
+    def iteration(self) -> int: ...
+
+    def step(self) -> None: ...
+
+
+def run_with_evaluations(
+    stepper: Stepper,
+    iterations: int,
+    eval_every: int | None,
+    evaluate: Callable[[], dict[str, Any]],
+    *,
+    desc: str | None = None,
+    show_progress: bool | None = None,
+) -> list[dict[str, Any]]:
+    """Advance ``stepper`` to ``iterations``, calling ``evaluate()`` at each point of
+    :func:`eval_schedule`; each curve row is ``{"iteration", **evaluate(), "seconds"}`` where
+    ``seconds`` is the method's own time so far (evaluations excluded). A progress bar is shown
+    on a terminal."""
+    advance = getattr(stepper, "advance", None)
+    start, eval_seconds, curve = time.perf_counter(), 0.0, []
+    with progress_bar(iterations, desc=desc, enabled=show_progress) as bar:
+        for target in sorted(eval_schedule(iterations, eval_every)):
+            while stepper.iteration < target:
+                if advance is not None:
+                    bar.update(advance(target - stepper.iteration))
+                else:
+                    stepper.step()
+                    bar.update(1)
+            t0 = time.perf_counter()
+            row = {"iteration": target, **evaluate()}
+            eval_seconds += time.perf_counter() - t0
+            row["seconds"] = time.perf_counter() - start - eval_seconds
+            curve.append(row)
+    return curve

@@ -22,9 +22,8 @@ import numpy as np
 from saddlepoint.config import check_choice, check_positive, check_positive_int
 from saddlepoint.errors import InvalidInputError
 from saddlepoint.games.normal_form import NormalFormGame
-from saddlepoint.progress import progress_bar
 from saddlepoint.rng import make_rng
-from saddlepoint.solvers.base import SolveResult, eval_schedule
+from saddlepoint.solvers.base import SolveResult, run_with_evaluations
 from saddlepoint.solvers.exploitability import _nash_conv_unchecked
 from saddlepoint.solvers.lp import solve_zero_sum
 
@@ -407,6 +406,10 @@ def solve(
     """
     if eval_every is not None:
         check_positive_int("eval_every", eval_every)
+    backend = getattr(config, "backend", None)
+    if backend is not None:  # solvers in their own modules (double oracle)
+        from saddlepoint.registry import load
+        return load(backend)(game, config, rng, eval_every=eval_every, show_progress=show_progress)
     start = time.perf_counter()
     if isinstance(config, LPConfig):
         x, y, value = solve_zero_sum(game)
@@ -414,23 +417,14 @@ def solve(
         return SolveResult(game.name, config.algo, 1, (x, y), nc / 2, nc, time.perf_counter() - start,
                            value=value, last_strategies=(x, y), last_exploitability=nc / 2, last_nash_conv=nc)
     dyn = make_dynamics(game, config, rng)
-    schedule = eval_schedule(config.iterations, eval_every)
-    curve = []
-    eval_seconds = 0.0
-    points = sorted(schedule)
-    with progress_bar(config.iterations, desc=config.algo, enabled=show_progress) as bar:
-        for target in points:
-            while dyn.iteration < target:
-                bar.update(dyn.advance(target - dyn.iteration))
-            t0 = time.perf_counter()
-            nc_avg = _nash_conv_unchecked(game, *dyn.average())
-            nc_last = _nash_conv_unchecked(game, dyn._x, dyn._y)
-            eval_seconds += time.perf_counter() - t0
-            curve.append({
-                "iteration": target, "nash_conv": nc_avg, "exploitability": nc_avg / 2,
-                "last_nash_conv": nc_last, "last_exploitability": nc_last / 2,
-                "seconds": time.perf_counter() - start - eval_seconds,
-            })
+
+    def evaluate() -> dict[str, float]:
+        nc_avg, nc_last = _nash_conv_unchecked(game, *dyn.average()), _nash_conv_unchecked(game, dyn._x, dyn._y)
+        return {"nash_conv": nc_avg, "exploitability": nc_avg / 2, "last_nash_conv": nc_last,
+                "last_exploitability": nc_last / 2}
+
+    curve = run_with_evaluations(dyn, config.iterations, eval_every, evaluate, desc=config.algo,
+                                 show_progress=show_progress)
     x, y = dyn.average()
     lx, ly = dyn.last()
     nc = _nash_conv_unchecked(game, x, y)
