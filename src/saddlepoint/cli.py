@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 import numpy as np
 
 from saddlepoint._version import __version__
+from saddlepoint.decoding.cli import add_decode_parser, run_decode  # NumPy/SciPy only until run
 from saddlepoint.errors import InvalidInputError, SaddlepointError
 
 log = logging.getLogger("saddlepoint")
@@ -72,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", default="smoke", help="smoke (quick) or paper (default smoke)")
     p.add_argument("--seeds", type=_non_negative_int, nargs="+", default=None, help="seeds to run")
     p.add_argument("--out", type=Path, default=None, help="root of the run directories (default ./runs)")
+
+    add_decode_parser(sub)
 
     p = sub.add_parser("plot", help="plot run directories")
     p.add_argument("run_dirs", nargs="+", type=Path, help="run directories")
@@ -225,8 +228,8 @@ def _cmd_env(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = {"list": _cmd_list, "solve": _cmd_solve, "reproduce": _cmd_reproduce, "plot": _cmd_plot,
-             "env": _cmd_env}
+_COMMANDS = {"list": _cmd_list, "solve": _cmd_solve, "reproduce": _cmd_reproduce, "decode": run_decode,
+             "plot": _cmd_plot, "env": _cmd_env}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,45 @@
+"""Inference-time alignment by blockwise decoding: best-of-N, controlled decoding (CD) with
+fixed weights, MOD and RMOD (arXiv 2503.08796), over any ``transformers`` causal LM.
+
+The weight player (:mod:`~saddlepoint.decoding.weights`) and the selection rules
+(:mod:`~saddlepoint.decoding.rules`) are pure NumPy and imported here; the engine, policies,
+value functions and objectives need the ``llm`` extra (torch, transformers) and are loaded on
+first access (``saddlepoint.decoding.BlockwiseDecoder`` etc.), so importing this package stays
+light.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from saddlepoint.decoding.rules import (
+    FixedWeightsRule,
+    MaxMinRule,
+    ReferenceRule,
+    RobustRule,
+    Selection,
+    SelectionRule,
+)
+from saddlepoint.decoding.weights import WeightSolution, phi, phi_grad, select_branch, solve_weights
+
+_LAZY = {
+    "BlockwiseDecoder": "engine", "DecodeConfig": "engine", "DecodeResult": "engine", "Candidates": "engine",
+    "CausalPolicy": "policy", "MixturePolicy": "policy",
+    "RewardValues": "values", "MonteCarloValues": "values", "ValueHeads": "values", "HeadValues": "values",
+    "ValueTrainingConfig": "values", "train_value_heads": "values",
+    "RewardModel": "objectives", "VaderSentiment": "objectives", "MiniLMSimilarity": "objectives",
+    "Conciseness": "objectives", "LMJudge": "objectives", "make_objective": "objectives",
+}
+
+__all__ = ["FixedWeightsRule", "MaxMinRule", "ReferenceRule", "RobustRule", "Selection", "SelectionRule", "WeightSolution",
+           "phi", "phi_grad", "select_branch", "solve_weights",
+           "BlockwiseDecoder", "DecodeConfig", "DecodeResult", "Candidates", "CausalPolicy", "MixturePolicy",
+           "RewardValues", "MonteCarloValues", "ValueHeads", "HeadValues", "ValueTrainingConfig", "train_value_heads",
+           "RewardModel", "VaderSentiment", "MiniLMSimilarity", "Conciseness", "LMJudge", "make_objective"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"saddlepoint.decoding.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'saddlepoint.decoding' has no attribute {name!r}")
