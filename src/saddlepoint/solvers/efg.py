@@ -22,6 +22,7 @@ from saddlepoint.errors import InvalidInputError
 from saddlepoint.games.extensive_form import CompiledGame, compile_game
 from saddlepoint.progress import progress
 from saddlepoint.rng import make_rng
+from saddlepoint.solvers import double_oracle
 from saddlepoint.solvers.base import SolveResult, eval_schedule
 from saddlepoint.solvers.cfr import CFRConfig, CFRPlusConfig, CFRSolver, DCFRConfig, LinearCFRConfig
 from saddlepoint.solvers.efg_best_response import game_value, nash_conv, realization_plan
@@ -32,7 +33,8 @@ __all__ = ["CONFIGS", "as_compiled", "solve", "solve_by_name"]
 
 CONFIGS: dict[str, type] = {
     cls.algo: cls for cls in (CFRConfig, CFRPlusConfig, LinearCFRConfig, DCFRConfig,
-                              ExternalSamplingConfig, OutcomeSamplingConfig, SequenceFormLPConfig)
+                              ExternalSamplingConfig, OutcomeSamplingConfig, SequenceFormLPConfig,
+                              *double_oracle.EFG_CONFIGS)
 }
 """Config class of every EFG solver, by algorithm name."""
 
@@ -60,6 +62,8 @@ def solve(
     if eval_every is not None:
         check_positive_int("eval_every", eval_every)
     cg = as_compiled(game)
+    if isinstance(config, double_oracle.EFG_CONFIGS):
+        return double_oracle.solve(cg, config, rng, eval_every=eval_every, show_progress=show_progress)
     sizes = {"histories": cg.num_histories, "infosets": sum(cg.num_infosets)}
     start = time.perf_counter()
     if isinstance(config, SequenceFormLPConfig):
