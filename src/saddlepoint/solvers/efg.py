@@ -20,10 +20,9 @@ import numpy as np
 from saddlepoint.config import check_positive_int
 from saddlepoint.errors import InvalidInputError
 from saddlepoint.games.extensive_form import CompiledGame, compile_game
-from saddlepoint.progress import progress
 from saddlepoint.rng import make_rng
 from saddlepoint.solvers import double_oracle
-from saddlepoint.solvers.base import SolveResult, eval_schedule
+from saddlepoint.solvers.base import SolveResult, run_with_evaluations
 from saddlepoint.solvers.cfr import CFRConfig, CFRPlusConfig, CFRSolver, DCFRConfig, LinearCFRConfig
 from saddlepoint.solvers.efg_best_response import game_value, nash_conv, realization_plan
 from saddlepoint.solvers.mccfr import ExternalSamplingConfig, OutcomeSamplingConfig, make_mccfr
@@ -80,18 +79,13 @@ def solve(
         solver = make_mccfr(cg, config, make_rng(rng))
     else:
         raise InvalidInputError(f"not an extensive-form solver config: {type(config).__name__}")
-    schedule = eval_schedule(config.iterations, eval_every)
-    curve: list[dict[str, Any]] = []
-    eval_seconds = 0.0
-    for t in progress(range(1, config.iterations + 1), total=config.iterations, desc=config.algo,
-                      enabled=show_progress):
-        solver.step()
-        if t in schedule:
-            t0 = time.perf_counter()
-            nc = solver.nash_conv()
-            eval_seconds += time.perf_counter() - t0
-            curve.append({"iteration": t, "nodes_visited": solver.nodes_visited, "exploitability": nc / 2,
-                          "nash_conv": nc, "seconds": time.perf_counter() - start - eval_seconds})
+
+    def evaluate() -> dict[str, Any]:
+        nc = solver.nash_conv()
+        return {"nodes_visited": solver.nodes_visited, "exploitability": nc / 2, "nash_conv": nc}
+
+    curve = run_with_evaluations(solver, config.iterations, eval_every, evaluate, desc=config.algo,
+                                 show_progress=show_progress)
     x, y = solver.average_plans()
     nc = nash_conv(cg, x, y)
     return SolveResult(
