@@ -24,7 +24,6 @@ import importlib.util
 import platform
 import time
 from importlib import metadata
-from pathlib import Path
 
 import numpy as np
 

@@ -11,26 +11,16 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import time
 
 import numpy as np
 import scipy
 
-from _record import record_section  # benchmarks/_record.py (the script's folder is on sys.path)
+from _record import best_of, record_section  # benchmarks/_record.py (the script's folder is on sys.path)
 from saddlepoint.games.normal_form import random_zero_sum
 from saddlepoint.solvers.matrix import (
     ExtragradientConfig, FictitiousPlayConfig, HedgeConfig, LPConfig, OptimisticHedgeConfig,
     RegretMatchingConfig, RegretMatchingPlusConfig, solve,
 )
-
-
-def best_of(fn, repeats: int) -> tuple[float, object]:
-    best, out = float("inf"), None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 def main() -> None:
