@@ -1,0 +1,40 @@
+"""The inferenceguard reproduction's smoke preset writes a complete run directory; light imports."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+
+def test_safety_modules_stay_off_the_light_import_path():
+    code = ("import sys, saddlepoint, saddlepoint.registry, saddlepoint.decoding.safety; "
+            "print(any(m in sys.modules for m in ('torch', 'transformers', 'sklearn')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+@pytest.mark.slow
+def test_smoke_preset_writes_results(tmp_path):
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from saddlepoint.experiments import run_experiment
+    from saddlepoint.experiments.inferenceguard import _PRESETS, REGIMES, arm_names
+
+    run = run_experiment("inferenceguard", preset="smoke", out=tmp_path)
+    p = _PRESETS["smoke"]
+    summary = json.loads((run.path / "summary.json").read_text())
+    rows = run.metrics()
+    arms = arm_names(p.lams)
+    assert len(rows) == len(REGIMES) * len(arms) * p.n_prompts  # every arm, regime and prompt
+    assert len(summary["claims"]) == 5 and all("passed" in c for c in summary["claims"])
+    for regime in REGIMES:
+        numbers = summary["arms"][regime]
+        assert set(numbers) == set(arms)
+        # matched budgets: every search arm has the same nominal forward passes per response
+        assert len({numbers[a]["nominal_forward_passes"] for a in arms if a != "base"}) == 1
+        for a in arms:
+            assert 0 <= numbers[a]["safety"] <= 1
+            assert numbers[a]["forward_passes"] >= numbers[a]["nominal_forward_passes"]
+        assert numbers["guard_critic"]["safety"] >= numbers["base"]["safety"]
+    assert (run.path / "report.md").read_text().startswith("# InferenceGuard reproduction")
