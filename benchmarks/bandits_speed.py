@@ -13,27 +13,19 @@ Usage: python benchmarks/bandits_speed.py [--seeds 20] [--horizon 20000] [--repe
 from __future__ import annotations
 
 import argparse
+import sys
 import math
 import platform
-import time
 
 import numpy as np
 import scipy
 from scipy.optimize import minimize
 
+from _record import Tee, best_of, record_section  # benchmarks/_record.py (the script's folder is on sys.path)
 from saddlepoint.bandits import (
     LinUCBConfig, PhasedEliminationConfig, g_optimal_design, gam_split, leverages, oful_radius,
     run, simulate, sphere_points,
 )
-
-
-def best_of(fn, repeats: int):
-    best, out = float("inf"), None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 def naive_linucb(inst, cfg: LinUCBConfig, horizon: int, seed: int, follow: np.ndarray) -> float:
@@ -62,13 +54,22 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=20)
     ap.add_argument("--horizon", type=int, default=20_000)
     ap.add_argument("--repeats", type=int, default=1)
+    ap.add_argument("--record", action="store_true", help="update benchmarks/RESULTS.md")
     args = ap.parse_args()
-    print(f"# python {platform.python_version()}, numpy {np.__version__}, "
+    with Tee() as out:
+        _run(args)
+    if args.record:
+        command = " ".join(["python", "benchmarks/bandits_speed.py"] + sys.argv[1:])
+        record_section("Linear bandits", f"## Linear bandits\n\n`{command}`\n\n{out.text.strip()}\n")
+
+
+def _run(args: argparse.Namespace) -> None:
+    print(f"Machine: python {platform.python_version()}, numpy {np.__version__}, "
           f"scipy {scipy.__version__}, "
           f"{platform.processor() or platform.machine()}; best of {args.repeats}")
     cfg = LinUCBConfig()
     seeds = list(range(args.seeds))
-    print(f"\n## LinUCB, {args.seeds} seeds x T = {args.horizon}, k = 50\n")
+    print(f"\n### LinUCB, {args.seeds} seeds x T = {args.horizon}, k = 50\n")
     print("| d | per-seed loop s (anchor) | vectorised s | speed-up | identical | naive 1 seed s | "
           "incremental 1 seed s | speed-up |")
     print("|---|---|---|---|---|---|---|---|")
@@ -89,7 +90,7 @@ def main() -> None:
         print(f"| {d} | {loop_s:.2f} | {vec_s:.2f} | {loop_s / vec_s:.1f}x | {same} | "
               f"{naive_s:.2f} (T={short}) | {inc_s:.2f} | {naive_s / inc_s:.1f}x |")
 
-    print("\n## G-optimal design, tolerance 1e-3 (max leverage <= 1.001 d)\n")
+    print("\n### G-optimal design, tolerance 1e-3 (max leverage <= 1.001 d)\n")
     print("| k | d | SLSQP log-det s (anchor) | FW s | FW iters | FW+away s | FW+away iters | "
           "max leverage / d (FW+away) | log det gap to SLSQP |")
     print("|---|---|---|---|---|---|---|---|---|")
@@ -110,7 +111,7 @@ def main() -> None:
         print(f"| {k} | {d} | {ref_s:.3f} | {fw_s:.3f} | {fw.iterations} | {aw_s:.4f} | "
               f"{aw.iterations} | {aw.max_leverage / d:.5f} | {gap:.2e} |")
 
-    print("\n## Phased elimination, T = 1e5, d = 5, k = 50, one seed\n")
+    print("\n### Phased elimination, T = 1e5, d = 5, k = 50, one seed\n")
     print("| C | seconds | batches | ceil(log2 T) | R_T |")
     print("|---|---|---|---|---|")
     rng = np.random.default_rng(7)

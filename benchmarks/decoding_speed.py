@@ -14,6 +14,7 @@ copies of the model (the cost of a two-policy mixture; the output is the referen
 from __future__ import annotations
 
 import argparse
+import sys
 import platform
 import time
 
@@ -21,6 +22,7 @@ import numpy as np
 import torch
 import transformers
 
+from _record import Tee, record_section  # benchmarks/_record.py (the script's folder is on sys.path)
 from saddlepoint.decoding.engine import BlockwiseDecoder, DecodeConfig, encode_prompt
 from saddlepoint.decoding.objectives import Conciseness, VaderSentiment
 from saddlepoint.decoding.policy import CausalPolicy, MixturePolicy
@@ -48,7 +50,16 @@ def main() -> None:
     ap.add_argument("--branches", type=int, default=8)
     ap.add_argument("--block", type=int, default=8)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--record", action="store_true", help="update benchmarks/RESULTS.md")
     args = ap.parse_args()
+    with Tee() as out:
+        _run(args)
+    if args.record:
+        command = " ".join(["python", "benchmarks/decoding_speed.py"] + sys.argv[1:])
+        record_section("Decoding", f"## Decoding\n\n`{command}`\n\n{out.text.strip()}\n")
+
+
+def _run(args: argparse.Namespace) -> None:
     torch.set_num_threads(args.threads)
     tok, model, texts = _load(args.model)
     prompts = [encode_prompt(tok, t) for t in texts[: args.prompts]]
@@ -67,9 +78,9 @@ def main() -> None:
         "MOD (2 policies)": BlockwiseDecoder(MixturePolicy([model, model], [0.5, 0.5]), tok, ReferenceRule(),
                                              DecodeConfig(1, b, n), model_for_eos=model),
     }
-    print(f"# {args.model}, {len(prompts)} prompts, max_new_tokens={n}, {args.threads} thread(s); "
+    print(f"Setting: {args.model}, {len(prompts)} prompts, max_new_tokens={n}, {args.threads} thread(s); "
           f"torch {torch.__version__}, transformers {transformers.__version__}, python "
-          f"{platform.python_version()}, {platform.processor() or platform.machine()}")
+          f"{platform.python_version()}, {platform.processor() or platform.machine()}\n")
     print("| method | response tokens | seconds | tokens / s | ratio to generate | forwarded / token |")
     print("|---|---|---|---|---|---|")
     gen_tokens, t0 = 0, time.perf_counter()
