@@ -350,46 +350,14 @@ class RestrictedOutcomeSampling(OutcomeSamplingMCCFR):
         n = sum(ok)
         return [1.0 / n if a else 0.0 for a in ok]
 
-    def _episode(self, p: int) -> None:
-        """One sampled episode for traverser ``p`` (OpenSpiel's outcome sampling, restricted)."""
-        eps = self.config.epsilon
-        h, my_reach, opp_reach, sample_reach = 0, 1.0, 1.0, 1.0
-        path = []
-        while self._player[h] != TERMINAL:
-            pl, start, k = self._player[h], self._child[h], self._nch[h]
-            self.nodes_visited += 1
-            if pl == CHANCE:
-                h = start + self._pick(self._prob, start, k)
-                opp_reach *= self._prob[h]
-                sample_reach *= self._prob[h]
-                continue
-            first = self._first[pl][self._infoset[h]]
-            sigma = self._strategy(pl, first, k)
-            if pl == p:
-                ok = self._ok[pl][first:first + k]
-                explore = eps / sum(ok)
-                sample = [(explore if a else 0.0) + (1.0 - eps) * s for s, a in zip(sigma, ok)]
-            else:
-                sample = sigma
-            j = self._pick(sample, 0, k)
-            path.append((pl, first, k, sigma, sample, j, my_reach, opp_reach, sample_reach))
-            if pl == p:
-                my_reach *= sigma[j]
-            else:
-                opp_reach *= sigma[j]
-            sample_reach *= sample[j]
-            h = start + j
-        value = self._util[h] if p == 0 else -self._util[h]
-        for pl, first, k, sigma, sample, j, my_r, opp_r, samp_r in reversed(path):
-            child = value / sample[j]
-            value = sigma[j] * child
-            if pl == p:
-                scale = opp_r / samp_r
-                reg, avg, ok = self._regret[p], self._avg[p], self._ok[p]
-                for b in range(k):
-                    if ok[first + b]:
-                        reg[first + b] += ((child if b == j else 0.0) - value) * scale
-                        avg[first + b] += my_r * sigma[b] / samp_r
+    def _sampling(self, pl: int, first: int, k: int, sigma: list[float], eps: float) -> list[float]:
+        ok = self._ok[pl][first:first + k]
+        explore = eps / sum(ok)
+        return [(explore if a else 0.0) + (1.0 - eps) * s for s, a in zip(sigma, ok)]
+
+    def _updated_actions(self, p: int, first: int, k: int) -> list[int]:
+        ok = self._ok[p]
+        return [b for b in range(k) if ok[first + b]]
 
 
 # --------------------------------------------------------------------------- RMDO

@@ -207,7 +207,7 @@ class OutcomeSamplingMCCFR(_ListTables):
                 continue
             first = self._first[pl][self._infoset[h]]
             sigma = self._strategy(pl, first, k)
-            sample = [eps / k + (1.0 - eps) * s for s in sigma] if pl == p else sigma
+            sample = self._sampling(pl, first, k, sigma, eps) if pl == p else sigma
             j = self._pick(sample, 0, k)
             path.append((pl, first, k, sigma, sample, j, my_reach, opp_reach, sample_reach))
             if pl == p:
@@ -223,9 +223,17 @@ class OutcomeSamplingMCCFR(_ListTables):
             if pl == p:
                 scale = opp_r / samp_r
                 reg, avg = self._regret[p], self._avg[p]
-                for b in range(k):
+                for b in self._updated_actions(p, first, k):
                     reg[first + b] += ((child if b == j else 0.0) - value) * scale
                     avg[first + b] += my_r * sigma[b] / samp_r
+
+    def _sampling(self, pl: int, first: int, k: int, sigma: list[float], eps: float) -> list[float]:
+        """The traverser's sampling distribution at an infoset: epsilon-uniform mixed with sigma."""
+        return [eps / k + (1.0 - eps) * s for s in sigma]
+
+    def _updated_actions(self, p: int, first: int, k: int) -> range | list[int]:
+        """The actions whose regrets and average weights an episode updates (all of them here)."""
+        return range(k)
 
 
 def make_mccfr(cg: CompiledGame, config: ExternalSamplingConfig | OutcomeSamplingConfig,
