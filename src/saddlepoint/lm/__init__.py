@@ -12,7 +12,8 @@ from saddlepoint.lm.loading import (
     load_tokenizer,
     resolve,
     smollm2_gguf,
+    smollm2_installed,
     smollm2_path,
 )
 
-__all__ = ["SMOLLM2_ALIASES", "cache_dir", "load_model", "load_tokenizer", "resolve", "smollm2_gguf", "smollm2_path"]
+__all__ = ["SMOLLM2_ALIASES", "cache_dir", "load_model", "load_tokenizer", "resolve", "smollm2_gguf", "smollm2_installed", "smollm2_path"]

