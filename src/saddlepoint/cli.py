@@ -117,7 +117,7 @@ def _load_game(args: argparse.Namespace) -> tuple[Any, str]:
 
 
 # ``--algo lp`` means the exact LP of the game's kind.
-_LP_BY_KIND = {"matrix": "lp", "efg": "sequence_form_lp"}
+_LP_BY_KIND = {"matrix": "lp", "efg": "sequence_form_lp", "preference": "preference_lp"}
 # Strategies go into the JSON only when small (Liar's Dice has ~24k probabilities per player).
 _MAX_PRINTED_PROBABILITIES = 2000
 
@@ -138,6 +138,8 @@ def _cmd_solve(args: argparse.Namespace) -> int:
                            eval_every=args.eval_every, show_progress=None if not args.json else False)
     small = sum(np.size(s) for s in result.strategies) <= _MAX_PRINTED_PROBABILITIES
     summary = result.summary(include_strategies=small)
+    if small and result.last_strategies is not None:  # last-iterate methods: the policy they end at
+        summary["last_strategies"] = [np.asarray(s).tolist() for s in result.last_strategies]
     if args.out is not None:
         summary["run_dir"] = str(_write_solve_run(args, result, summary))
     if args.json:
@@ -173,11 +175,15 @@ def _fmt(value: Any) -> str:
 
 def _print_solve_table(summary: dict[str, Any]) -> None:
     keys = ["game", "algo", "iterations", "value", "exploitability", "nash_conv", "last_exploitability",
+            "duality_gap", "avg_duality_gap", "target_regularization", "kl_to_equilibrium",
             "nodes_visited", "seconds", "run_dir"]
     rows = [(k, summary[k]) for k in keys if summary.get(k) is not None]
     strategies = summary.get("strategies") or []
     if len(strategies) == 2 and all(isinstance(s, list) and len(s) <= 12 for s in strategies):
         rows += [("row strategy", strategies[0]), ("column strategy", strategies[1])]
+    last = summary.get("last_strategies") or []
+    if len(last) == 1 and len(last[0]) == 1 and len(last[0][0]) <= 12:  # one-prompt preference game
+        rows.append(("last policy", last[0][0]))
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         print(f"{key:<{width}}  {_fmt(value)}")

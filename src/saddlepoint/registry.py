@@ -43,6 +43,8 @@ GAMES: dict[str, Entry] = {
     "liars_dice": Entry("saddlepoint.games.zoo:liars_dice", "efg", "works", "Liar's dice (OpenSpiel rules)"),
     "goofspiel": Entry("saddlepoint.games.zoo:goofspiel", "efg", "works", "Goofspiel, turn-based form"),
     "oshi_zumo": Entry("saddlepoint.games.zoo:oshi_zumo", "efg", "works", "Oshi-Zumo, turn-based form"),
+    "random_preference": Entry("saddlepoint.preference.game:random_preference_game", "preference", "works",
+                               "Preference game P = 1/2 + A, pi_ref ~ Dir(1); params n_responses, n_prompts, seed"),
 }
 
 # Solvers, per game kind. ``kind`` must match the game's kind.
@@ -89,6 +91,18 @@ SOLVERS: dict[str, Entry] = {
                 "Normal-form double oracle over an EFG's pure strategies (= exact PSRO)"),
     "double_oracle": Entry("saddlepoint.solvers.double_oracle:DoubleOracleConfig", "matrix", "works",
                            "Double oracle on a zero-sum matrix game (LP on restricted games)"),
+    "sppo": Entry("saddlepoint.preference.dynamics:SPPOConfig", "preference", "works",
+                  "SPPO, exact tabular limit (multiplicative weights), eta = 1"),
+    "rspo": Entry("saddlepoint.preference.dynamics:RSPOConfig", "preference", "works",
+                  "RSPO, reverse KL, exact regression (magnetic MD), eta = 1, tau = 0.05"),
+    "inpo": Entry("saddlepoint.preference.dynamics:INPOConfig", "preference", "works",
+                  "INPO / online mirror descent on the KL-regularised game, eta = 1, tau = 0.05"),
+    "nash_md": Entry("saddlepoint.preference.dynamics:NashMDConfig", "preference", "works",
+                     "Nash-MD (geometric-mixture mirror descent), eta = 1, tau = 0.05"),
+    "nash_mirror_prox": Entry("saddlepoint.preference.dynamics:NashMirrorProxConfig", "preference", "works",
+                              "Nash mirror prox (extragradient, magnetic MD steps), eta = 1, tau = 0.05"),
+    "preference_lp": Entry("saddlepoint.preference.dynamics:PreferenceLPConfig", "preference", "works",
+                           "Nash equilibrium of a preference game by LP per prompt (value 1/2)"),
 }
 
 # How ``saddlepoint solve`` runs a solver on a game of each kind: a function
@@ -96,6 +110,7 @@ SOLVERS: dict[str, Entry] = {
 SOLVE_BACKENDS: dict[str, str] = {
     "matrix": "saddlepoint.solvers.matrix:solve_by_name",
     "efg": "saddlepoint.solvers.efg:solve_by_name",
+    "preference": "saddlepoint.preference.dynamics:solve_by_name",
 }
 
 # Reproductions: ``run(preset, seeds, out) -> RunDir``.

@@ -40,6 +40,12 @@ from saddlepoint.preference.dynamics import (
 )
 from saddlepoint.preference.equilibrium import regularized_equilibrium
 from saddlepoint.preference.game import PreferenceGame, random_preference_game, stack_games
+from saddlepoint.preference.linear_rate import (
+    invariant_rate,
+    kl_lower_bound,
+    linear_rate,
+    predict_kl,
+)
 from saddlepoint.preference.metrics import duality_gap, kl_divergence, win_rate
 from saddlepoint.preference.sampled import SampledSelfPlay, SampledSelfPlayConfig
 from saddlepoint.progress import progress
@@ -178,6 +184,50 @@ def _e1_claims(p: _Preset, games: tuple[int, ...], finals: dict) -> tuple[list[C
              "failed_games_convergence": [int(g) for g, ok in zip(games, converged) if not ok],
              "failed_games_cycling": [int(g) for g, ok in zip(games, cycles) if not ok]}
     return claims, extra
+
+
+_RATE_ARMS = ("rspo_reverse", "inpo", "nash_md", "nash_mp")
+_KL_THRESHOLD = 1e-5
+
+
+def _e1_linear_rates(p: _Preset, games: tuple[int, ...], finals: dict) -> tuple[list[list], dict]:
+    """Reported, not asserted: why the convergence criterion holds or fails, from the linear
+    rate at pi*_tau (:mod:`saddlepoint.preference.linear_rate`) against the measured KL.
+
+    Per arm and eta, at the criterion's step t_c = T/2: rho (per-step contraction of the
+    log-ratio), the linearised KL(pi*_tau || pi_t_c) propagated from pi_ref (no fitting), the
+    "pull-only" value KL(pi*_tau || pi_ref) r^(2 t_c) (r = 1/(1 + eta tau) or 1 - eta tau: the
+    rate of the one direction the game term cannot move, exact when K is even), the exact lower
+    bound from that direction, and the measured KL (medians over games; counts below 1e-5).
+    """
+    stacked = stack_games([random_preference_game(10, 1, seed=s) for s in games], "e1")
+    eq = regularized_equilibrium(stacked, tau_reverse=TAU)
+    kl0 = kl_divergence(eq, stacked.reference, per_prompt=True)
+    t_c = p.e1_iterations // 2
+    table, detail = [], {}
+    for eta in p.e1_etas:
+        arms = _e1_arms(eta)
+        for arm in _RATE_ARMS:
+            cfg = arms[arm]
+            rate = linear_rate(stacked, cfg, eq)
+            predicted = predict_kl(stacked, cfg, [t_c], rate)[0]
+            # Nash-MD converges to its own biased fixed point, so the pull-only value predicts nothing
+            pull_only = kl0 * invariant_rate(cfg) ** (2 * t_c) if arm != "nash_md" else np.full_like(kl0, np.nan)
+            bound = kl_lower_bound(stacked, cfg, [t_c], equilibrium=eq)[0]
+            measured = finals[(arm, eta)]["kl_mid"]
+            below = {name: int(np.sum(v < _KL_THRESHOLD)) for name, v in
+                     (("predicted", predicted), ("pull_only", pull_only), ("bound", bound), ("measured", measured))}
+            pull = "-" if arm == "nash_md" else below["pull_only"]
+            table.append([arm, eta, float(np.median(rate.rho)), float(np.median(predicted)),
+                          "-" if arm == "nash_md" else float(np.median(pull_only)), float(np.median(measured)),
+                          f"{below['predicted']}/{pull}/{below['measured']}",
+                          int(np.sum(bound >= _KL_THRESHOLD))])
+            detail[f"{arm}@eta={eta}"] = {
+                "step": t_c, "rho": rate.rho, "invariant_rate": rate.invariant_rate, "predicted_kl": predicted,
+                "pull_only_kl": pull_only, "lower_bound_kl": bound, "measured_kl": measured,
+                "games_below_1e-5": below, "games_bound_at_least_1e-5": int(np.sum(bound >= _KL_THRESHOLD))}
+    detail["kl_equilibrium_to_reference"] = kl0
+    return table, detail
 
 
 # --------------------------------------------------------------------------- E2
@@ -323,6 +373,7 @@ def run(preset: str = "smoke", seeds: list[int] | None = None, out: str | Path |
     start = time.perf_counter()
     e1_rows, e1_finals = _run_e1(p, p.e1_games, show_progress)
     e1_claims, e1_extra = _e1_claims(p, p.e1_games, e1_finals)
+    e1_rate_table, e1_rates = _e1_linear_rates(p, p.e1_games, e1_finals)
     e2_rows, e2_finals = _run_e2(p, e2_seeds, show_progress)
     e2_claims = _e2_claims(p, e2_seeds, e2_finals)
     e3_rows, e3_table = _run_e3(p)
@@ -348,7 +399,7 @@ def run(preset: str = "smoke", seeds: list[int] | None = None, out: str | Path |
                  str(e2_finals[(arm, e2_seeds[0])]["target"])] for arm in _e2_arms(p)]
     summary = {"experiment": "rspo", "preset": preset, "e1_games": list(p.e1_games), "e2_seeds": list(e2_seeds),
                "e1": {f"{a}@eta={e}": {k: v for k, v in f.items()} for (a, e), f in e1_finals.items()},
-               "e1_extra": e1_extra, "e2": {f"{a}@seed={s}": f for (a, s), f in e2_finals.items()},
+               "e1_extra": e1_extra, "e1_linear_rate": e1_rates, "e2": {f"{a}@seed={s}": f for (a, s), f in e2_finals.items()},
                "e4": e4_summary, "e4_note": e4_note, "lm": lm_summary, "lm_note": lm_note,
                "claims": claim_dicts, "all_claims_passed": all(c["passed"] for c in claim_dicts),
                "seconds": time.perf_counter() - start}
@@ -356,7 +407,7 @@ def run(preset: str = "smoke", seeds: list[int] | None = None, out: str | Path |
     figures = _figures(run_dir, e1_rows, e2_rows, e4_rows, p)
     run_dir.write_text("report.md", _report(preset, p, e1_table, e2_table, e3_table, claim_dicts, e1_extra,
                                             e4_summary, e4_note, lm_summary, lm_note, figures,
-                                            time.perf_counter() - start))
+                                            time.perf_counter() - start, e1_rate_table))
     return run_dir
 
 
@@ -387,7 +438,7 @@ def _figures(run_dir: RunDir, e1_rows: list[dict], e2_rows: list[dict], e4_rows:
 
 
 def _report(preset, p, e1_table, e2_table, e3_table, claims, e1_extra, e4_summary, e4_note, lm_summary, lm_note,
-            figures, seconds) -> str:
+            figures, seconds, e1_rate_table) -> str:
     paper = markdown_table(
         ["model (AlpacaEval-2 LC %)", "base", "SPPO", "RSPO"],
         [["Mistral-7B-Instruct-v0.2", 17.1, 28.5, 35.4], ["Llama-3-8B", "-", 38.77, 43.66],
@@ -413,6 +464,16 @@ def _report(preset, p, e1_table, e2_table, e3_table, claims, e1_extra, e4_summar
         "prototype: SPPO eta = 1 oscillates up to 0.93, averaged iterate 0.011; RSPO-reverse, INPO, NashMP "
         "KL < 1e-5 at 1000; Nash-MD KL ~ 1e-4; NashMP tau = 0 DG 0.018 at 2000.\n"),
         markdown_table(["arm", "eta", "DG last", "DG average", "KL@T/2", "KL@T", "max DG late"], e1_table),
+        f"\n### E1: linear rate at pi*_tau against the measured KL at T/2 = {p.e1_iterations // 2} (reported, not asserted)\n",
+        ("Medians over games. `rho`: spectral radius of the one-step Jacobian at the fixed point (per-step "
+        "contraction of log pi_t - log pi*; KL falls by rho^2 per step). `linear KL`: the displacement "
+        "pi_ref - pi* propagated by the linear map (a prediction from the start, not fitted). `pull-only KL`: "
+        "KL(pi* || pi_ref) r^(2t), r = 1/(1 + eta tau) (MMD, mirror prox) or 1 - eta tau (INPO, Nash-MD), the "
+        "exact rate of the one log-ratio direction the skew game term cannot move. Nash-MD's KL tends to its "
+        "fixed-point bias. `below 1e-5`: games under the threshold (linear / pull-only / measured); "
+        "`bound >= 1e-5`: games where the exact lower bound along that direction already rules it out.\n"),
+        markdown_table(["arm", "eta", "rho", "linear KL", "pull-only KL", "measured KL", "below 1e-5", "bound >= 1e-5"],
+                       e1_rate_table),
         (f"\n## E2: sample-based with the real losses ({p.e2_prompts} prompts, K = 8, 5 samples, "
         f"{p.e2_iterations} iterations x {p.e2_inner_steps} steps)\n"),
         ("Mean over seeds. Notes' prototype (unhalved SPPO term): SPPO 0.515 (average 0.40), RSPO lambda 0.05 "

@@ -33,6 +33,7 @@ import numpy as np
 
 from saddlepoint.config import check_choice, check_positive, check_positive_int
 from saddlepoint.errors import InvalidInputError, SaddlepointError
+from saddlepoint.preference.equilibrium import nash_equilibrium, regularized_equilibrium
 from saddlepoint.preference.game import PreferenceGame
 from saddlepoint.preference.losses import (
     REGULARIZERS,
@@ -41,7 +42,7 @@ from saddlepoint.preference.losses import (
 )
 from saddlepoint.preference.metrics import duality_gap, kl_divergence
 from saddlepoint.rng import make_rng
-from saddlepoint.solvers.base import SolveResult, run_with_evaluations
+from saddlepoint.solvers.base import SolveResult, run_with_evaluations, solve_registered
 
 __all__ = [
     "INPOConfig",
@@ -49,11 +50,13 @@ __all__ = [
     "NashMirrorProxConfig",
     "PolicyIterate",
     "PreferenceDynamics",
+    "PreferenceLPConfig",
     "RSPOConfig",
     "SPPOConfig",
     "iterate",
     "make_dynamics",
     "solve",
+    "solve_by_name",
     "target_regularization",
 ]
 
@@ -152,6 +155,13 @@ class NashMirrorProxConfig(_TauConfig):
     """Nash mirror prox (Tiapkin et al. 2025): extragradient with magnetic mirror-descent steps."""
 
     algo: ClassVar[str] = "nash_mirror_prox"
+
+
+@dataclass(frozen=True)
+class PreferenceLPConfig:
+    """A Nash equilibrium of the unregularised game by LP per prompt (HiGHS; value 1/2). No settings."""
+
+    algo: ClassVar[str] = "preference_lp"
 
 
 def target_regularization(config: _PreferenceConfig) -> tuple[float, float] | None:
@@ -289,17 +299,20 @@ class _RSPO(PreferenceDynamics):
         if np.any(hp <= 0):
             raise SaddlepointError(f"RSPO exact step: the {cfg.regularizer} surrogate is not convex here")
         c = (pi * h).sum(axis=1, keepdims=True)
+        # At least one Newton step, then test: testing first froze the iterate once its whole
+        # move fell below the tolerance (near pi*, at ~1e-11 in log space), far above round-off.
         for _ in range(self.max_newton):
             r = h - c
             e = np.exp(ell)
             s = e.sum(axis=1, keepdims=True)
-            if np.abs(r).max() < 1e-13 and np.abs(s - 1.0).max() < 1e-13:
-                break
             dc = (1.0 - s + (e * r / hp).sum(axis=1, keepdims=True)) / (e / hp).sum(axis=1, keepdims=True)
             d_ell = np.clip((dc - r) / hp, -2.0, 2.0)
             ell = ell + d_ell
             c = c + dc
             h, hp = parts(ell)
+            if (np.abs(h - c).max() < 1e-13 and np.abs(np.exp(ell).sum(axis=1) - 1.0).max() < 1e-13
+                    and np.abs(d_ell).max() < 1e-6):
+                break
         else:
             raise SaddlepointError("RSPO exact step: Newton's method did not converge")
         self._log_pi = _normalise(ell)
@@ -333,7 +346,7 @@ def iterate(game: PreferenceGame, config: _PreferenceConfig, rng: np.random.Gene
 
 def solve(
     game: PreferenceGame,
-    config: _PreferenceConfig,
+    config: _PreferenceConfig | PreferenceLPConfig,
     rng: np.random.Generator | int | None = None,
     *,
     equilibrium: np.ndarray | None = None,
@@ -343,16 +356,26 @@ def solve(
     """Run a dynamic; report the duality gap (``nash_conv``; exploitability = DG / 2) of the
     average and last iterates, and, given ``equilibrium`` (``(X, K)``), KL(pi* || pi_t).
 
-    The curve holds ``iteration``, ``duality_gap`` (last iterate), ``avg_duality_gap`` and
-    ``kl_to_equilibrium`` at iterations every ``eval_every`` (log-spaced if None).
+    The curve holds ``iteration``, ``duality_gap`` (last iterate), ``avg_duality_gap``, ``nash_conv``
+    and ``exploitability`` (of the average, as for every solver) and ``kl_to_equilibrium`` at
+    iterations every ``eval_every`` (log-spaced if None). :class:`PreferenceLPConfig` returns the
+    LP equilibrium instead (value: the mean LP value over prompts).
     """
     if eval_every is not None:
         check_positive_int("eval_every", eval_every)
     start = time.perf_counter()
+    if isinstance(config, PreferenceLPConfig):
+        ne, values = nash_equilibrium(game)
+        dg = duality_gap(game, ne)
+        return SolveResult(game.name, config.algo, 1, (ne,), dg / 2, dg, time.perf_counter() - start,
+                           value=float(values.mean()), last_strategies=(ne,), last_exploitability=dg / 2,
+                           last_nash_conv=dg, extra={"duality_gap": dg})
     dyn = make_dynamics(game, config, rng)
 
     def evaluate() -> dict[str, float]:
-        row = {"duality_gap": duality_gap(game, dyn.last()), "avg_duality_gap": duality_gap(game, dyn.average())}
+        dg_avg = duality_gap(game, dyn.average())
+        row = {"duality_gap": duality_gap(game, dyn.last()), "avg_duality_gap": dg_avg,
+               "nash_conv": dg_avg, "exploitability": dg_avg / 2}
         if equilibrium is not None:
             row["kl_to_equilibrium"] = kl_divergence(equilibrium, dyn.last())
         return row
@@ -361,7 +384,8 @@ def solve(
                                  show_progress=show_progress)
     avg, last = dyn.average(), dyn.last()
     dg_avg, dg_last = duality_gap(game, avg), duality_gap(game, last)
-    extra: dict = {"target_regularization": target_regularization(config)}
+    extra: dict = {"duality_gap": dg_last, "avg_duality_gap": dg_avg,
+                   "target_regularization": target_regularization(config)}
     if equilibrium is not None:
         extra["kl_to_equilibrium"] = kl_divergence(equilibrium, last)
     return SolveResult(
@@ -369,3 +393,33 @@ def solve(
         time.perf_counter() - start, value=0.5, last_strategies=(last,), last_exploitability=dg_last / 2,
         last_nash_conv=dg_last, curve=tuple(curve), extra=extra,
     )
+
+
+def _solve_against_equilibrium(
+    game: PreferenceGame, config: _PreferenceConfig | PreferenceLPConfig, rng: np.random.Generator, *,
+    eval_every: int | None = None, show_progress: bool | None = None,
+) -> SolveResult:
+    """:func:`solve`, with KL to the equilibrium of the regularised game the method targets
+    (none for SPPO and the LP: the unregularised equilibrium need not be unique)."""
+    target = None if isinstance(config, PreferenceLPConfig) else target_regularization(config)
+    eq = None
+    if target is not None and sum(target) > 0:
+        eq = regularized_equilibrium(game, tau_reverse=target[0], tau_forward=target[1])
+    return solve(game, config, rng, equilibrium=eq, eval_every=eval_every, show_progress=show_progress)
+
+
+def solve_by_name(
+    game: PreferenceGame,
+    algo: str,
+    *,
+    iterations: int,
+    seed: int = 0,
+    eval_every: int | None = None,
+    show_progress: bool | None = None,
+) -> SolveResult:
+    """The CLI's entry point (``registry.SOLVE_BACKENDS["preference"]``): ``algo`` is a
+    preference solver from the registry (``lp`` means ``preference_lp``), run with its default
+    config for ``iterations``; the summary has the duality gap and KL(pi*_tau || pi_T)."""
+    return solve_registered(game, algo, kind="preference", label="preference", solve=_solve_against_equilibrium,
+                            iterations=iterations, seed=seed, eval_every=eval_every, show_progress=show_progress,
+                            aliases={"lp": "preference_lp"})

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 from typing import Any, Protocol
 
 import numpy as np
 
+from saddlepoint.errors import InvalidInputError
 from saddlepoint.progress import progress_bar
 from saddlepoint.results import to_jsonable
+from saddlepoint.rng import make_rng
 
 
 @dataclass(frozen=True)
@@ -110,3 +112,34 @@ def run_with_evaluations(
             row["seconds"] = time.perf_counter() - start - eval_seconds
             curve.append(row)
     return curve
+
+
+def solve_registered(
+    game: Any,
+    algo: str,
+    *,
+    kind: str,
+    label: str,
+    solve: Callable[..., SolveResult],
+    iterations: int,
+    seed: int = 0,
+    eval_every: int | None = None,
+    show_progress: bool | None = None,
+    aliases: Mapping[str, str] | None = None,
+) -> SolveResult:
+    """The shared body of the CLI backends (``registry.SOLVE_BACKENDS``, one ``solve_by_name``
+    per game kind): resolve ``algo`` (through ``aliases``, e.g. ``lp``) in ``registry.SOLVERS``,
+    refuse a solver registered for another kind (``label`` names this kind in the message),
+    build its config with ``iterations`` when the config has that field (exact solvers such as
+    LPs have none), and return ``solve(game, config, make_rng(seed), eval_every=...,
+    show_progress=...)``."""
+    from saddlepoint.registry import SOLVERS, load, lookup
+
+    algo = (aliases or {}).get(algo, algo)
+    entry = lookup(SOLVERS, algo, "solver")
+    if entry.kind != kind:
+        raise InvalidInputError(f"solver {algo!r} is for {entry.kind} games, not {label} games")
+    config_cls = load(entry.target)  # type: ignore[arg-type]
+    takes_iterations = any(f.name == "iterations" for f in fields(config_cls))
+    config = config_cls(iterations=iterations) if takes_iterations else config_cls()
+    return solve(game, config, make_rng(seed), eval_every=eval_every, show_progress=show_progress)

@@ -22,7 +22,7 @@ from saddlepoint.errors import InvalidInputError
 from saddlepoint.games.extensive_form import CompiledGame, compile_game
 from saddlepoint.rng import make_rng
 from saddlepoint.solvers import double_oracle
-from saddlepoint.solvers.base import SolveResult, run_with_evaluations
+from saddlepoint.solvers.base import SolveResult, run_with_evaluations, solve_registered
 from saddlepoint.solvers.cfr import CFRConfig, CFRPlusConfig, CFRSolver, DCFRConfig, LinearCFRConfig
 from saddlepoint.solvers.efg_best_response import game_value, nash_conv, realization_plan
 from saddlepoint.solvers.mccfr import ExternalSamplingConfig, OutcomeSamplingConfig, make_mccfr
@@ -106,12 +106,5 @@ def solve_by_name(
 ) -> SolveResult:
     """The CLI's entry point: ``algo`` is an EFG solver name from the registry (``lp`` means
     ``sequence_form_lp`` here); runs it for ``iterations`` with generator seed ``seed``."""
-    from saddlepoint.registry import SOLVERS, load, lookup
-
-    algo = _ALIASES.get(algo, algo)
-    entry = lookup(SOLVERS, algo, "solver")
-    if entry.kind != "efg":
-        raise InvalidInputError(f"solver {algo!r} is for {entry.kind} games, not extensive-form games")
-    config_cls = load(entry.target)  # type: ignore[arg-type]
-    config = config_cls() if config_cls is SequenceFormLPConfig else config_cls(iterations=iterations)
-    return solve(game, config, make_rng(seed), eval_every=eval_every, show_progress=show_progress)
+    return solve_registered(game, algo, kind="efg", label="extensive-form", solve=solve, iterations=iterations,
+                            seed=seed, eval_every=eval_every, show_progress=show_progress, aliases=_ALIASES)

@@ -23,7 +23,7 @@ from saddlepoint.config import check_choice, check_positive, check_positive_int
 from saddlepoint.errors import InvalidInputError
 from saddlepoint.games.normal_form import NormalFormGame
 from saddlepoint.rng import make_rng
-from saddlepoint.solvers.base import SolveResult, run_with_evaluations
+from saddlepoint.solvers.base import SolveResult, run_with_evaluations, solve_registered
 from saddlepoint.solvers.exploitability import _nash_conv_unchecked
 from saddlepoint.solvers.lp import solve_zero_sum
 
@@ -446,11 +446,5 @@ def solve_by_name(
     show_progress: bool | None = None,
 ) -> SolveResult:
     """The CLI's entry point: look ``algo`` up in the registry and run it for ``iterations``."""
-    from saddlepoint.registry import SOLVERS, load, lookup
-
-    entry = lookup(SOLVERS, algo, "solver")
-    if entry.kind != "matrix":
-        raise InvalidInputError(f"solver {algo!r} is for {entry.kind} games, not matrix games")
-    config_cls = load(entry.target)  # type: ignore[arg-type]
-    config = config_cls() if config_cls is LPConfig else config_cls(iterations=iterations)
-    return solve(game, config, make_rng(seed), eval_every=eval_every, show_progress=show_progress)
+    return solve_registered(game, algo, kind="matrix", label="matrix", solve=solve, iterations=iterations,
+                            seed=seed, eval_every=eval_every, show_progress=show_progress)
