@@ -1,4 +1,4 @@
-"""Summed response log-probabilities and batched sampling for causal language models.
+"""Summed (and per-token) response log-probabilities and batched sampling for causal language models.
 
 Everything works on token ids (lists of ints), so it serves tiny test models without a
 tokenizer as well as real ones. Sequences are packed ``prompt + response`` and right-padded,
@@ -7,11 +7,12 @@ so positions start at 0 for every row whatever the model's position handling.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from saddlepoint.errors import InvalidInputError, require
 
-__all__ = ["sample_responses", "sequence_logprobs"]
+__all__ = ["cut_at_eos", "left_pad", "response_token_logprobs", "sample_responses", "seeded_torch", "sequence_logprobs"]
 
 
 def _pack(prompts: Sequence[Sequence[int]], responses: Sequence[Sequence[int]], pad_id: int, device):
@@ -42,12 +43,68 @@ def sequence_logprobs(model, prompts: Sequence[Sequence[int]], responses: Sequen
     ``prompts`` and ``responses`` are lists of token-id lists (``B`` of each). Gradients flow
     if the caller has them enabled; wrap in ``torch.no_grad()`` for frozen log-probs.
     """
+    logp, resp_mask = _shifted_logprobs(model, prompts, responses, pad_id)
+    return (logp * resp_mask).sum(dim=1)
+
+
+def response_token_logprobs(model, prompts: Sequence[Sequence[int]], responses: Sequence[Sequence[int]], *,
+                            pad_id: int = 0):
+    """Per-token log pi(y_j | x, y_<j) of each response, left-aligned: ``(logp (B, R), mask (B, R))``.
+
+    ``R`` is the longest response; entries past a response's end are 0 with ``mask`` False, so
+    ``logp.sum(1)`` equals :func:`sequence_logprobs` (up to summation order). For token-level
+    objectives such as Nash-MD-PG's KL term.
+    """
+    torch = require("torch", "llm")
+    logp, _ = _shifted_logprobs(model, prompts, responses, pad_id)
+    lengths = torch.tensor([len(r) for r in responses], device=logp.device)
+    starts = torch.tensor([len(p) - 1 for p in prompts], device=logp.device)
+    width = int(lengths.max())
+    steps = torch.arange(width, device=logp.device)
+    mask = steps[None, :] < lengths[:, None]
+    # row i's response token j is predicted at shifted position len(prompt_i) - 1 + j
+    idx = (starts[:, None] + steps[None, :]).clamp(max=max(logp.shape[1] - 1, 0))
+    return logp.gather(1, idx) * mask, mask
+
+
+def _shifted_logprobs(model, prompts, responses, pad_id: int):
+    """log-prob of each packed token given its prefix, ``(B, W - 1)``, and the response mask."""
     torch = require("torch", "llm")
     device = next(model.parameters()).device
     ids, attn, resp_mask = _pack(prompts, responses, pad_id, device)
     logits = model(input_ids=ids, attention_mask=attn).logits[:, :-1].float()
     logp = torch.log_softmax(logits, dim=-1).gather(-1, ids[:, 1:, None]).squeeze(-1)
-    return (logp * resp_mask[:, 1:]).sum(dim=1)
+    return logp, resp_mask[:, 1:]
+
+
+@contextmanager
+def seeded_torch(seed: int, device) -> Iterator[None]:
+    """Fork torch's global RNG (CPU and ``device``), seed it, restore it on exit: samplers that
+    draw from the global generator (as ``generate`` does) stay reproducible without touching the
+    caller's random state."""
+    torch = require("torch", "llm")
+    with torch.random.fork_rng(devices=[] if device.type == "cpu" else [device]):
+        torch.manual_seed(seed)
+        yield
+
+
+def left_pad(prompts: Sequence[Sequence[int]], pad_id: int):
+    """Left-pad token-id lists for generation: ``(ids (B, W), attention_mask (B, W))`` on CPU."""
+    torch = require("torch", "llm")
+    width = max(len(p) for p in prompts)
+    ids = torch.full((len(prompts), width), pad_id, dtype=torch.long)
+    attn = torch.zeros((len(prompts), width), dtype=torch.long)
+    for i, p in enumerate(prompts):
+        ids[i, width - len(p):] = torch.tensor(list(p), dtype=torch.long)
+        attn[i, width - len(p):] = 1
+    return ids, attn
+
+
+def cut_at_eos(row: list[int], eos_id: int | None) -> list[int]:
+    """A generated row up to and including its first EOS (the padding after it dropped)."""
+    if eos_id is not None and eos_id in row:
+        return row[: row.index(eos_id) + 1]
+    return row
 
 
 def sample_responses(model, prompts: Sequence[Sequence[int]], *, max_new_tokens: int, min_new_tokens: int = 0,
@@ -62,23 +119,13 @@ def sample_responses(model, prompts: Sequence[Sequence[int]], *, max_new_tokens:
     torch = require("torch", "llm")
     device = next(model.parameters()).device
     out: list[list[int]] = []
-    with torch.random.fork_rng(devices=[] if device.type == "cpu" else [device]), torch.no_grad():
-        torch.manual_seed(seed)
+    with seeded_torch(seed, device), torch.no_grad():
         for start in range(0, len(prompts), batch_size):
-            chunk = prompts[start: start + batch_size]
-            width = max(len(p) for p in chunk)
-            ids = torch.full((len(chunk), width), pad_id, dtype=torch.long)
-            attn = torch.zeros((len(chunk), width), dtype=torch.long)
-            for i, p in enumerate(chunk):
-                ids[i, width - len(p):] = torch.tensor(list(p), dtype=torch.long)
-                attn[i, width - len(p):] = 1
+            ids, attn = left_pad(prompts[start: start + batch_size], pad_id)
             gen = model.generate(
                 input_ids=ids.to(device), attention_mask=attn.to(device), do_sample=True,
                 max_new_tokens=max_new_tokens, min_new_tokens=min_new_tokens, temperature=temperature,
                 top_k=top_k if top_k > 0 else None, top_p=None, pad_token_id=pad_id, eos_token_id=eos_id,
             )
-            for row in gen[:, width:].tolist():
-                if eos_id is not None and eos_id in row:
-                    row = row[: row.index(eos_id) + 1]
-                out.append(row)
+            out.extend(cut_at_eos(row, eos_id) for row in gen[:, ids.shape[1]:].tolist())
     return out

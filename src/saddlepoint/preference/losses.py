@@ -158,17 +158,38 @@ def inpo_loss(logp: object, logp_t: object, logp_ref: object, eta: float, tau: f
     return float(np.sum(r**2) / n), g
 
 
-def nash_md_pg_loss(logp: object, logp_ref: object, p: object, beta: float) -> tuple[float, np.ndarray]:
-    """Nash-MD policy gradient on summed log-probs: mean of -(p - 1/2 - beta sg(l - l_ref)) l.
+def nash_md_pg_loss(logp: object, logp_ref: object, p: object, beta: float,
+                    mask: object | None = None) -> tuple[float, np.ndarray]:
+    """Nash-MD policy gradient (Munos et al. 2024; Nash-MD-PG as TRL <= 1.13 implemented it):
+    mean over responses y ~ pi_theta of
 
-    ``p`` = P(y > y') with y ~ pi_theta and y' from the geometric mixture; sg = stop-gradient,
-    so the gradient is -(p - 1/2 - beta (l - l_ref)) / B: REINFORCE with the preference as
-    reward and a KL penalty (as TRL <= 1.13 implemented Nash-MD-PG). Shapes ``(B,)``.
+        beta * sum_j sg(l_j - l_ref_j) * l_j  -  (p - 1/2) * sum_j l_j
+
+    with ``p`` = P(y > y'), y' from the geometric mixture, and sg = stop-gradient: REINFORCE
+    with the preference as reward (1/2 the control variate) and a KL penalty.
+
+    Shapes: ``logp`` and ``logp_ref`` are ``(B, T)`` per-token log-probs with ``mask`` ``(B, T)``
+    marking response tokens (default: all), as TRL sums the KL term per token; or ``(B,)``
+    summed log-probs, the one-token case, where the KL term is sg(l - l_ref) * l (a
+    sequence-level REINFORCE estimate of grad KL). ``p`` is ``(B,)``. Returns the loss and its
+    gradient with respect to ``logp`` (shape of ``logp``): ``m (beta (l - l_ref) - (p - 1/2)) / B``.
     """
-    logp, logp_ref, p = _arrays(logp, logp_ref, p)
-    adv = p - 0.5 - beta * (logp - logp_ref)
-    n = logp.size
-    return float(-np.sum(adv * logp) / n), -adv / n
+    logp, logp_ref = _arrays(logp, logp_ref)
+    logp_ref = np.broadcast_to(logp_ref, logp.shape)
+    if logp.ndim not in (1, 2):
+        raise InvalidInputError(f"Nash-MD log-probabilities must have shape (B,) or (B, T), got {logp.shape}")
+    tok, tok_ref = (logp[:, None], logp_ref[:, None]) if logp.ndim == 1 else (logp, logp_ref)
+    m = np.ones_like(tok) if mask is None else np.asarray(mask, dtype=float).reshape(tok.shape[0], -1)
+    p = np.asarray(p, dtype=float)
+    p = np.full(tok.shape[0], float(p)) if p.shape == () else p
+    if m.shape != tok.shape or p.shape != (tok.shape[0],):
+        raise InvalidInputError(f"Nash-MD needs mask of shape {tok.shape} and p of shape ({tok.shape[0]},); "
+                                f"got {m.shape} and {p.shape}")
+    n = tok.shape[0]
+    kl_term = beta * np.sum(m * (tok - tok_ref) * tok, axis=1)
+    score = (p - 0.5) * np.sum(m * tok, axis=1)
+    grad = m * (beta * (tok - tok_ref) - (p - 0.5)[:, None]) / n
+    return float(np.sum(kl_term - score) / n), grad.reshape(logp.shape)
 
 
 def forward_kl_sft_loss(logp_ref_samples: object) -> tuple[float, np.ndarray]:

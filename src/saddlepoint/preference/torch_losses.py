@@ -72,10 +72,24 @@ def inpo_loss(logp: torch.Tensor, logp_t: torch.Tensor, logp_ref: torch.Tensor, 
     return (h(logp) - eta * tau * h(logp_ref) - (1.0 - eta * tau) * h(logp_t) - eta / 2.0).pow(2).mean()
 
 
-def nash_md_pg_loss(logp: torch.Tensor, logp_ref: torch.Tensor, p: torch.Tensor, beta: float) -> torch.Tensor:
-    """mean -(p - 1/2 - beta sg(l - l_ref)) l: REINFORCE with a KL penalty. ``(B,)``."""
-    adv = p - 0.5 - beta * (logp - logp_ref).detach()
-    return -(adv * logp).mean()
+def nash_md_pg_loss(logp: torch.Tensor, logp_ref: torch.Tensor, p: torch.Tensor, beta: float,
+                    mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Nash-MD-PG: mean of beta sum_j sg(l_j - l_ref_j) l_j - (p - 1/2) sum_j l_j.
+
+    ``logp``, ``logp_ref``: ``(B, T)`` per-token with ``mask`` ``(B, T)`` (default all), or
+    ``(B,)`` summed; ``p``: ``(B,)`` -> scalar (see the NumPy twin for the derivation).
+    """
+    if logp.ndim not in (1, 2):
+        raise InvalidInputError(f"Nash-MD log-probabilities must have shape (B,) or (B, T), got {tuple(logp.shape)}")
+    tok, tok_ref = (logp[:, None], logp_ref[:, None]) if logp.ndim == 1 else (logp, logp_ref)
+    m = torch.ones_like(tok) if mask is None else mask.reshape(tok.shape[0], -1).to(tok.dtype)
+    p = p.expand(tok.shape[0]) if p.ndim == 0 else p
+    if m.shape != tok.shape or tok_ref.shape != tok.shape or p.shape != (tok.shape[0],):
+        raise InvalidInputError(f"Nash-MD needs logp_ref and mask of shape {tuple(tok.shape)} and p of shape "
+                                f"({tok.shape[0]},); got {tuple(tok_ref.shape)}, {tuple(m.shape)}, {tuple(p.shape)}")
+    kl_term = beta * (m * (tok - tok_ref).detach() * tok).sum(dim=1)  # TRL: KL via REINFORCE, per token
+    score = (p - 0.5) * (m * tok).sum(dim=1)  # REINFORCE with 1/2 as control variate
+    return (kl_term - score).mean()
 
 
 def forward_kl_sft_loss(logp_ref_samples: torch.Tensor) -> torch.Tensor:

@@ -1,6 +1,6 @@
-"""Self-play preference training of a causal language model (SPPO, RSPO, INPO) on transformers.
+"""Self-play preference training of a causal language model (SPPO, RSPO, INPO, Nash-MD) on transformers.
 
-One iteration t (RSPO notes, "One RSPO iteration"; extra ``llm``):
+One iteration t of SPPO / RSPO / INPO (RSPO notes, "One RSPO iteration"; extra ``llm``):
 
 1. sample K responses per prompt from the current policy (its frozen snapshot pi_t);
 2. score all pairs with a :class:`~saddlepoint.preference.oracle.PreferenceOracle` and
@@ -15,6 +15,16 @@ One iteration t (RSPO notes, "One RSPO iteration"; extra ``llm``):
 6. save a snapshot ``output_dir/iter-<t>/`` (weights, tokenizer, metrics). A new trainer on
    the same ``output_dir`` resumes after the last complete snapshot.
 
+Nash-MD (``loss="nash_md"``, Munos et al. 2024, Nash-MD-PG as TRL <= 1.13 implemented it)
+replaces steps 1-5: per prompt one y ~ pi_t and one opponent y' from the token-level geometric
+mixture of pi_t and pi_ref (:func:`sample_mixture_responses`), p = P(y > y') from the oracle,
+per-token l_ref(y) precomputed, then ``epochs`` epochs of
+:func:`saddlepoint.preference.torch_losses.nash_md_pg_loss` on (y, p).
+
+Each iteration's optimiser and learning-rate schedule start afresh (``lr_scheduler``,
+``warmup_ratio``, via ``transformers.get_scheduler``), as the official pipeline launches one
+training run per iteration.
+
 Prompts are strings when a tokenizer is given (with ``use_chat_template`` the tokenizer's
 chat template wraps each prompt), or lists of token ids for tokenizer-free toy models; the
 oracle then receives decoded strings or tuples of token ids.
@@ -25,8 +35,9 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,7 +46,14 @@ import numpy as np
 
 from saddlepoint.config import check_choice, check_positive, check_positive_int, to_dict
 from saddlepoint.errors import InvalidInputError, require
-from saddlepoint.lm.logprobs import sample_responses, sequence_logprobs
+from saddlepoint.lm.logprobs import (
+    cut_at_eos,
+    left_pad,
+    response_token_logprobs,
+    sample_responses,
+    seeded_torch,
+    sequence_logprobs,
+)
 from saddlepoint.preference.losses import REGULARIZERS
 from saddlepoint.preference.oracle import estimate_win_rates, select_pair
 from saddlepoint.progress import progress
@@ -46,9 +64,89 @@ from saddlepoint.preference import torch_losses
 
 log = logging.getLogger(__name__)
 
-__all__ = ["SelfPlayConfig", "SelfPlayTrainer"]
+__all__ = ["LOSSES", "LR_SCHEDULERS", "SelfPlayConfig", "SelfPlayTrainer", "sample_mixture_responses"]
 
 _STATE = "selfplay_state.json"
+
+#: Trainer losses: the pairwise self-play losses and Nash-MD policy gradient.
+LOSSES = ("sppo", "rspo", "inpo", "nash_md")
+#: ``transformers.get_scheduler`` names offered (the official scripts use ``linear``, warm-up 0.1).
+LR_SCHEDULERS = ("constant", "linear", "cosine", "constant_with_warmup")
+
+
+def sample_mixture_responses(policy, reference, prompts: Sequence[Sequence[int]], *, mixture_coef: float,
+                             max_new_tokens: int, min_new_tokens: int = 0, temperature: float = 1.0, top_k: int = 0,
+                             pad_id: int = 0, eos_id: int | None = None, seed: int = 0,
+                             batch_size: int = 8) -> list[list[int]]:
+    """Sample one response per prompt from the token-level geometric mixture of two causal LMs,
+    Nash-MD's opponent (as TRL's ``GeometricMixtureWrapper``): next-token log-probs
+
+        log_softmax(c * ref_logits + (1 - c) * policy_logits),  i.e.  mu(.|ctx) ∝ ref^c policy^(1-c).
+
+    Both models decode one token at a time, each with its own KV cache (a model with weight 0 is
+    not run). Prompts (token-id lists) are left-padded in batches of ``batch_size``; EOS, padding
+    after it, ``min_new_tokens``, ``temperature``, ``top_k`` and seeding follow
+    :func:`saddlepoint.lm.logprobs.sample_responses` (``generate``'s sampling), so c = 0 gives
+    the policy's samples and c = 1 the reference's for the same seed. Returns token-id lists cut
+    after the first EOS (kept).
+    """
+    from transformers import (
+        LogitsProcessorList,
+        MinNewTokensLengthLogitsProcessor,
+        TemperatureLogitsWarper,
+        TopKLogitsWarper,
+    )
+
+    check_positive("mixture_coef", mixture_coef, allow_zero=True)
+    if mixture_coef > 1:
+        raise InvalidInputError(f"mixture_coef must lie in [0, 1], got {mixture_coef}")
+    check_positive_int("max_new_tokens", max_new_tokens)
+    if not prompts or any(len(p) == 0 for p in prompts):
+        raise InvalidInputError("every prompt needs at least one token")
+    device = next(policy.parameters()).device
+    weighted = [(m, w) for m, w in ((reference, mixture_coef), (policy, 1.0 - mixture_coef)) if w != 0]
+    out: list[list[int]] = []
+    with seeded_torch(seed, device), torch.no_grad():
+        for start in range(0, len(prompts), batch_size):
+            ids, attn = left_pad(prompts[start: start + batch_size], pad_id)
+            ids, attn = ids.to(device), attn.to(device)
+            processors = LogitsProcessorList()
+            if min_new_tokens > 0 and eos_id is not None:
+                processors.append(MinNewTokensLengthLogitsProcessor(ids.shape[1], min_new_tokens, eos_id, device=device))
+            if temperature != 1.0:
+                processors.append(TemperatureLogitsWarper(temperature))
+            if top_k > 0:
+                processors.append(TopKLogitsWarper(top_k=top_k))
+            rows = _decode_mixture(weighted, ids, attn, processors, max_new_tokens, pad_id, eos_id)
+            out.extend(cut_at_eos(row, eos_id) for row in rows)
+    return out
+
+
+def _decode_mixture(weighted, ids, attn, processors, max_new_tokens: int, pad_id: int, eos_id: int | None):
+    """Token-by-token sampling from sum_m w_m logits_m (then log_softmax) for one left-padded batch."""
+    positions = (attn.cumsum(-1) - 1).masked_fill(attn == 0, 0)  # as generate derives them from the mask
+    caches: list[Any] = [None] * len(weighted)
+    seq, step_ids, step_pos = ids, ids, positions
+    unfinished = torch.ones(ids.shape[0], dtype=torch.long, device=ids.device)
+    for _ in range(max_new_tokens):
+        mixed = torch.zeros((), device=ids.device)
+        for j, (model, w) in enumerate(weighted):
+            dev = next(model.parameters()).device
+            out = model(input_ids=step_ids.to(dev), attention_mask=attn.to(dev), position_ids=step_pos.to(dev),
+                        past_key_values=caches[j], use_cache=True)
+            caches[j] = out.past_key_values
+            mixed = mixed + w * out.logits[:, -1].to(device=ids.device, dtype=torch.float32)
+        scores = processors(seq, torch.log_softmax(mixed, dim=-1))
+        nxt = torch.multinomial(torch.softmax(scores, dim=-1), num_samples=1).squeeze(1)
+        if eos_id is not None:  # finished rows get padding, as in generate
+            nxt = nxt * unfinished + pad_id * (1 - unfinished)
+            unfinished = unfinished & (nxt != eos_id).long()
+        seq = torch.cat([seq, nxt[:, None]], dim=-1)
+        if eos_id is not None and not bool(unfinished.any()):
+            break
+        step_ids, step_pos = nxt[:, None], step_pos[:, -1:] + 1
+        attn = torch.cat([attn, attn.new_ones((attn.shape[0], 1))], dim=-1)
+    return seq[:, ids.shape[1]:].tolist()
 
 
 @dataclass(frozen=True)
@@ -57,11 +155,11 @@ class SelfPlayConfig:
     they fit a small model (eta = 1 / beta = 1000 needs the paper's tiny learning rate)."""
 
     loss: str = "rspo"
-    """``sppo``, ``rspo`` or ``inpo``."""
+    """``sppo``, ``rspo``, ``inpo`` or ``nash_md`` (:data:`LOSSES`)."""
     iterations: int = 3
     """Self-play iterations (3 in the paper's main runs)."""
     num_responses: int = 5
-    """K, responses sampled per prompt per iteration."""
+    """K, responses sampled per prompt per iteration (``nash_md`` samples a pair (y, y') instead)."""
     max_new_tokens: int = 64
     """Longest response in tokens."""
     min_new_tokens: int = 0
@@ -82,10 +180,23 @@ class SelfPlayConfig:
     """Exponent cap of the exponential surrogates."""
     tau: float = 0.001
     """INPO's regularisation tau (its loss uses eta * tau; needs eta * tau <= 1)."""
+    mixture_coef: float = 0.5
+    """Nash-MD: c in [0, 1], weight of pi_ref in the opponent's token-level geometric mixture
+    log_softmax(c ref_logits + (1 - c) policy_logits) (TRL's default 0.5)."""
+    beta: float = 0.1
+    """Nash-MD-PG's KL coefficient beta (TRL's default 0.1); unrelated to SPPO's beta = 1 / eta."""
     learning_rate: float = 5e-7
     """Optimiser step size (paper: 5e-7 with RMSprop on 7B models)."""
     optimizer: str = "rmsprop"
     """``rmsprop`` (paper) or ``adamw``; a fresh optimiser per iteration."""
+    lr_scheduler: str = "constant"
+    """Learning-rate schedule over each iteration's steps, restarted every iteration
+    (:data:`LR_SCHEDULERS`; the official scripts use ``linear``). ``constant`` ignores warm-up;
+    it is the default because toy runs have few steps per iteration, and warm-up gives the
+    first step rate 0 (a one-step iteration would not move at all)."""
+    warmup_ratio: float = 0.1
+    """Fraction of an iteration's steps spent warming up linearly from 0: ceil(ratio * steps)
+    steps, as transformers' ``TrainingArguments`` counts them (official scripts: 0.1)."""
     batch_size: int = 4
     """Prompts (pairs) per gradient step."""
     epochs: int = 1
@@ -93,16 +204,17 @@ class SelfPlayConfig:
     max_grad_norm: float = 1.0
     """Gradient-norm clip (0: off)."""
     generation_batch_size: int = 8
-    """Sequences generated at once."""
+    """Sequences generated at once (also the chunk size of the frozen log-prob passes)."""
     use_chat_template: bool = True
     """Wrap string prompts with the tokenizer's chat template when it has one."""
     seed: int = 0
     """Seeds sampling (per iteration) and the order of training pairs."""
 
     def __post_init__(self) -> None:
-        check_choice("loss", self.loss, ("sppo", "rspo", "inpo"))
+        check_choice("loss", self.loss, LOSSES)
         check_choice("regularizer", self.regularizer, REGULARIZERS)
         check_choice("optimizer", self.optimizer, ("rmsprop", "adamw"))
+        check_choice("lr_scheduler", self.lr_scheduler, LR_SCHEDULERS)
         for name in ("iterations", "max_new_tokens", "batch_size", "epochs", "generation_batch_size"):
             check_positive_int(name, getattr(self, name))
         check_positive_int("num_responses", self.num_responses)
@@ -115,8 +227,12 @@ class SelfPlayConfig:
             raise InvalidInputError("min_new_tokens must not exceed max_new_tokens")
         for name in ("temperature", "eta", "clip", "learning_rate"):
             check_positive(name, getattr(self, name))
-        for name in ("reg_coef", "mix_coef", "tau", "max_grad_norm"):
+        for name in ("reg_coef", "mix_coef", "tau", "max_grad_norm", "beta"):
             check_positive(name, getattr(self, name), allow_zero=True)
+        for name in ("mixture_coef", "warmup_ratio"):
+            check_positive(name, getattr(self, name), allow_zero=True)
+            if getattr(self, name) > 1:
+                raise InvalidInputError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
         if self.loss == "inpo" and self.eta * self.tau > 1:
             raise InvalidInputError(f"INPO needs eta * tau <= 1, got {self.eta * self.tau}")
 
@@ -191,21 +307,39 @@ class SelfPlayTrainer:
     # ----------------------------------------------------------------- one iteration
     def step(self, prompts: Sequence[Any]) -> dict[str, Any]:
         """Run one self-play iteration on ``prompts`` and return its metrics."""
-        cfg = self.config
         if not prompts:
             raise InvalidInputError("prompts must not be empty")
         start = time.perf_counter()
-        t = self.iteration
         enc = self.encode_prompts(prompts)
-        k = cfg.num_responses
         self.model.eval()
+        if self.config.loss == "nash_md":
+            metrics = self._nash_md_iteration(prompts, enc)
+        else:
+            metrics = self._pair_iteration(prompts, enc)
+        self.iteration += 1
+        metrics = {"iteration": self.iteration, **metrics, "seconds": time.perf_counter() - start}
+        self.history.append(metrics)
+        log.info("self-play iteration %d: %s", self.iteration,
+                 {k: v for k, v in metrics.items() if k != "learning_rates"})
+        if self.output_dir is not None:
+            self._save()
+        return metrics
+
+    def _sampling(self) -> dict[str, Any]:
+        cfg = self.config
+        return {"max_new_tokens": cfg.max_new_tokens, "min_new_tokens": cfg.min_new_tokens,
+                "temperature": cfg.temperature, "top_k": cfg.top_k, "pad_id": self.pad_id, "eos_id": self.eos_id,
+                "batch_size": cfg.generation_batch_size}
+
+    def _pair_iteration(self, prompts: Sequence[Any], enc: list[list[int]]) -> dict[str, Any]:
+        """SPPO / RSPO / INPO: K samples, oracle, winner/loser pair, frozen l_t and l_ref, epochs."""
+        cfg = self.config
+        start = time.perf_counter()
+        k = cfg.num_responses
         flat = [p for p in enc for _ in range(k)]
-        responses = sample_responses(
-            self.model, flat, max_new_tokens=cfg.max_new_tokens, min_new_tokens=cfg.min_new_tokens,
-            temperature=cfg.temperature, top_k=cfg.top_k, pad_id=self.pad_id, eos_id=self.eos_id,
-            seed=cfg.seed * 100_003 + t, batch_size=cfg.generation_batch_size)
+        responses = sample_responses(self.model, flat, seed=cfg.seed * 100_003 + self.iteration, **self._sampling())
         gen_seconds = time.perf_counter() - start
-        pair_prompts, pair_resp, p_pair, score_sum, wins, lens = [], [], [], [], [], []
+        pair_resp, p_pair, score_sum, wins, lens = [], [], [], [], []
         for i, prompt in enumerate(prompts):
             resp = responses[i * k: (i + 1) * k]
             shown = [self._as_oracle_response(r) for r in resp]
@@ -213,31 +347,87 @@ class SelfPlayTrainer:
             p_hat = estimate_win_rates(w_mat)
             scores = self.oracle.scores(prompt, shown) if hasattr(self.oracle, "scores") else p_hat
             win, lose = (int(v) for v in select_pair(scores))
-            pair_prompts.append(enc[i])
             pair_resp.append((resp[win], resp[lose]))
             p_pair.append((p_hat[win], p_hat[lose]))
             wins.append(w_mat[win, lose])
             lens.extend(len(r) for r in resp)
             score_sum.append(float(np.mean(scores)))
         # step 4: frozen log-probs, once per kept response
-        with torch.no_grad():
-            lp_t = self._pair_logprobs(self.model, pair_prompts, pair_resp)
-            lp_ref = self._pair_logprobs(self.ref_model, pair_prompts, pair_resp)
+        lp_t = self._frozen(lambda idx: self._pair_logprobs(self.model, [enc[i] for i in idx], [pair_resp[i] for i in idx]),
+                            len(enc))
+        lp_ref = self._frozen(lambda idx: self._pair_logprobs(self.ref_model, [enc[i] for i in idx],
+                                                              [pair_resp[i] for i in idx]), len(enc))
         p_hat_t = torch.tensor(p_pair, dtype=torch.float32)
-        losses = self._train(pair_prompts, pair_resp, lp_t, lp_ref, p_hat_t)
-        self.iteration = t + 1
-        metrics = {
-            "iteration": self.iteration, "loss": float(np.mean(losses)), "loss_first": losses[0],
-            "loss_last": losses[-1], "mean_score": float(np.mean(score_sum)),
-            "mean_response_tokens": float(np.mean(lens)), "winner_win_prob": float(np.mean(wins)),
-            "p_hat_winner": float(np.mean([p[0] for p in p_pair])), "p_hat_loser": float(np.mean([p[1] for p in p_pair])),
-            "generation_seconds": gen_seconds, "seconds": time.perf_counter() - start,
+        device = self._device()
+
+        def batch_loss(idx: list[int]):
+            logp = self._pair_logprobs(self.model, [enc[i] for i in idx], [pair_resp[i] for i in idx])
+            return self._loss(logp, lp_t[idx].to(device), lp_ref[idx].to(device), p_hat_t[idx].to(device))
+
+        losses, lrs = self._train(len(enc), batch_loss)
+        return {
+            "loss": float(np.mean(losses)), "loss_first": losses[0], "loss_last": losses[-1],
+            "mean_score": float(np.mean(score_sum)), "mean_response_tokens": float(np.mean(lens)),
+            "winner_win_prob": float(np.mean(wins)), "p_hat_winner": float(np.mean([p[0] for p in p_pair])),
+            "p_hat_loser": float(np.mean([p[1] for p in p_pair])), "learning_rates": lrs,
+            "generation_seconds": gen_seconds,
         }
-        self.history.append(metrics)
-        log.info("self-play iteration %d: %s", self.iteration, metrics)
-        if self.output_dir is not None:
-            self._save()
-        return metrics
+
+    def _nash_md_iteration(self, prompts: Sequence[Any], enc: list[list[int]]) -> dict[str, Any]:
+        """Nash-MD-PG: y ~ pi_t, y' ~ mixture(pi_t, pi_ref), p = P(y > y'), frozen per-token l_ref(y), epochs."""
+        cfg = self.config
+        start = time.perf_counter()
+        seed = cfg.seed * 100_003 + self.iteration
+        ys = sample_responses(self.model, enc, seed=seed, **self._sampling())
+        # an independent seed for the opponents; torch's CPU generator keeps only a seed's low
+        # 32 bits, so offsets such as seed + 2**32 would replay the policy's draws
+        opp_seed = int(np.random.SeedSequence([cfg.seed, self.iteration, 1]).generate_state(1)[0])
+        opponents = sample_mixture_responses(self.model, self.ref_model, enc, mixture_coef=cfg.mixture_coef,
+                                             seed=opp_seed, **self._sampling())
+        gen_seconds = time.perf_counter() - start
+        p, scores = [], []
+        for prompt, y, y_opp in zip(prompts, ys, opponents):
+            shown = [self._as_oracle_response(y), self._as_oracle_response(y_opp)]
+            p.append(float(np.asarray(self.oracle.win_matrix(prompt, shown), dtype=float)[0, 1]))
+            if hasattr(self.oracle, "scores"):
+                scores.append(float(self.oracle.scores(prompt, shown[:1])[0]))
+        width = max(len(y) for y in ys)
+
+        def frozen_tokens(model):
+            def chunk(idx):
+                lp, _ = response_token_logprobs(model, [enc[i] for i in idx], [ys[i] for i in idx], pad_id=self.pad_id)
+                return torch.nn.functional.pad(lp.float(), (0, width - lp.shape[1]))
+            return self._frozen(chunk, len(enc))
+
+        ref_tok = frozen_tokens(self.ref_model)
+        kl_ref = (frozen_tokens(self.model) - ref_tok).sum(dim=1)  # l_t(y) - l_ref(y), y ~ pi_t: E = KL(pi_t || ref)
+        p_t = torch.tensor(p, dtype=torch.float32)
+        device = self._device()
+
+        def batch_loss(idx: list[int]):
+            logp, mask = response_token_logprobs(self.model, [enc[i] for i in idx], [ys[i] for i in idx],
+                                                 pad_id=self.pad_id)
+            ref = ref_tok[idx, : logp.shape[1]].to(device)
+            return torch_losses.nash_md_pg_loss(logp, ref, p_t[idx].to(device), cfg.beta, mask)
+
+        losses, lrs = self._train(len(enc), batch_loss)
+        return {
+            "loss": float(np.mean(losses)), "loss_first": losses[0], "loss_last": losses[-1],
+            "mean_score": float(np.mean(scores)) if scores else float(np.mean(p)),
+            "mean_response_tokens": float(np.mean([len(y) for y in ys])),
+            "mixture_response_tokens": float(np.mean([len(y) for y in opponents])),
+            "win_prob_vs_mixture": float(np.mean(p)), "kl_to_reference": float(kl_ref.mean()),
+            "learning_rates": lrs, "generation_seconds": gen_seconds,
+        }
+
+    def _device(self):
+        return next(self.model.parameters()).device
+
+    def _frozen(self, fn: Callable[[list[int]], Any], n: int):
+        """``fn`` on chunks of ``generation_batch_size`` indices without gradients, concatenated on CPU."""
+        step = self.config.generation_batch_size
+        with torch.no_grad():
+            return torch.cat([fn(list(range(i, min(i + step, n)))).cpu() for i in range(0, n, step)])
 
     def _pair_logprobs(self, model, prompts, pairs):
         """Summed log-probs of winners and losers: tensor ``(B, 2)``."""
@@ -252,43 +442,48 @@ class SelfPlayTrainer:
         return torch_losses.rspo_loss(logp.reshape(-1), logp_t.reshape(-1), logp_ref.reshape(-1), p_hat.reshape(-1),
                                       cfg.eta, lam, cfg.regularizer, clip=cfg.clip, mix_coef=cfg.mix_coef)
 
-    def _train(self, prompts, pairs, lp_t, lp_ref, p_hat) -> list[float]:
+    def _train(self, n: int, batch_loss: Callable[[list[int]], Any]) -> tuple[list[float], list[float]]:
+        """``epochs`` epochs over ``n`` examples in seeded random batches with a fresh optimiser and
+        schedule; ``batch_loss(indices)`` gives the scalar loss. Returns the per-step losses and
+        the learning rate each step applied."""
         cfg = self.config
+        from transformers import get_scheduler
+
         params = [p for p in self.model.parameters() if p.requires_grad]
         if cfg.optimizer == "rmsprop":
             opt = torch.optim.RMSprop(params, lr=cfg.learning_rate, foreach=True)
         else:
             opt = torch.optim.AdamW(params, lr=cfg.learning_rate, foreach=True)
+        steps = cfg.epochs * math.ceil(n / cfg.batch_size)
+        # restarts every iteration, as one official training run per iteration does
+        schedule = get_scheduler(cfg.lr_scheduler, opt, num_warmup_steps=math.ceil(cfg.warmup_ratio * steps),
+                                 num_training_steps=steps)
         seed = cfg.seed * 7919 + self.iteration
         gen = torch.Generator().manual_seed(seed)
-        device = lp_t.device
         self.model.train()
         losses: list[float] = []
+        lrs: list[float] = []
         # dropout draws from torch's global generator: fork it so runs are seeded and the
         # caller's random state is left as it was
-        devices = [] if device.type == "cpu" else [device]
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(seed)
-            self._epochs(prompts, pairs, lp_t, lp_ref, p_hat, opt, params, gen, losses)
+        with seeded_torch(seed, self._device()):
+            for _ in range(cfg.epochs):
+                order = torch.randperm(n, generator=gen).tolist()
+                batches = [order[i: i + cfg.batch_size] for i in range(0, n, cfg.batch_size)]
+                for idx in progress(batches, desc=f"self-play iter {self.iteration + 1}", enabled=self.show_progress):
+                    loss = batch_loss(idx)
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    if cfg.max_grad_norm > 0:
+                        torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
+                    lrs.append(float(opt.param_groups[0]["lr"]))
+                    opt.step()
+                    schedule.step()
+                    losses.append(float(loss.detach()))
         self.model.eval()
-        return losses
-
-    def _epochs(self, prompts, pairs, lp_t, lp_ref, p_hat, opt, params, gen, losses) -> None:
-        cfg = self.config
-        device = lp_t.device
-        for _ in range(cfg.epochs):
-            order = torch.randperm(len(prompts), generator=gen).tolist()
-            batches = [order[i: i + cfg.batch_size] for i in range(0, len(order), cfg.batch_size)]
-            for idx in progress(batches, desc=f"self-play iter {self.iteration + 1}", enabled=self.show_progress):
-                sub_p = [prompts[i] for i in idx]
-                logp = self._pair_logprobs(self.model, sub_p, [pairs[i] for i in idx])
-                loss = self._loss(logp, lp_t[idx].to(device), lp_ref[idx].to(device), p_hat[idx].to(device))
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                if cfg.max_grad_norm > 0:
-                    torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
-                opt.step()
-                losses.append(float(loss.detach()))
+        if max(lrs) == 0.0:
+            log.warning("the %s schedule gave every one of this iteration's %d steps learning rate 0 (warm-up "
+                        "covers them all); the model did not move", cfg.lr_scheduler, steps)
+        return losses, lrs
 
     # ----------------------------------------------------------------- loop, snapshots
     def train(self, prompts: Sequence[Any]) -> list[dict[str, Any]]:
