@@ -29,14 +29,15 @@ _LAZY = {
     "RewardValues": "values", "MonteCarloValues": "values", "ValueHeads": "values", "HeadValues": "values",
     "ValueTrainingConfig": "values", "train_value_heads": "values",
     "RewardModel": "objectives", "VaderSentiment": "objectives", "MiniLMSimilarity": "objectives",
-    "Conciseness": "objectives", "LMJudge": "objectives", "make_objective": "objectives",
+    "MiniLMEncoder": "objectives", "PromptRelevance": "objectives", "Conciseness": "objectives", "LMJudge": "objectives", "make_objective": "objectives",
 }
 
 __all__ = ["FixedWeightsRule", "MaxMinRule", "ReferenceRule", "RobustRule", "Selection", "SelectionRule", "WeightSolution",
            "phi", "phi_grad", "select_branch", "solve_weights",
            "BlockwiseDecoder", "DecodeConfig", "DecodeResult", "Candidates", "CausalPolicy", "MixturePolicy",
            "RewardValues", "MonteCarloValues", "ValueHeads", "HeadValues", "ValueTrainingConfig", "train_value_heads",
-           "RewardModel", "VaderSentiment", "MiniLMSimilarity", "Conciseness", "LMJudge", "make_objective"]
+           "RewardModel", "VaderSentiment", "MiniLMSimilarity", "MiniLMEncoder", "PromptRelevance", "Conciseness", "LMJudge",
+           "make_objective"]
 
 
 def __getattr__(name: str) -> Any:

@@ -42,17 +42,22 @@ class RolloutData:
     """Share of roll-outs that ended with z_T < 0."""
 
 
-def collect_rollouts(policy: Any, tokenizer: Any, prompts: Sequence[torch.Tensor], reward_fn: TextScorer,
-                     cost_fn: TextScorer, *, samples_per_prompt: int, chunk_tokens: int, max_new_tokens: int,
-                     budget: float, penalty: float, rng: np.random.Generator, discount: float = 1.0,
-                     temperature: float = 1.0, show_progress: bool | None = None) -> RolloutData:
+def collect_rollouts(policy: Any, tokenizer: Any, prompts: Sequence[torch.Tensor],
+                     reward_fn: TextScorer | Sequence[TextScorer], cost_fn: TextScorer, *, samples_per_prompt: int,
+                     chunk_tokens: int, max_new_tokens: int, budget: float, penalty: float, rng: np.random.Generator,
+                     discount: float = 1.0, temperature: float = 1.0, show_progress: bool | None = None) -> RolloutData:
     """``samples_per_prompt`` plain roll-outs of D = ``max_new_tokens`` tokens per prompt, with
-    the safety state tracked per chunk of ``chunk_tokens`` exactly as the search tracks it."""
+    the safety state tracked per chunk of ``chunk_tokens`` exactly as the search tracks it.
+    ``reward_fn`` is one scorer for every prompt or a sequence of one scorer per prompt (for
+    prompt-dependent rewards such as relevance)."""
     check_positive_int("samples_per_prompt", samples_per_prompt)
     check_positive_int("chunk_tokens", chunk_tokens)
     check_positive_int("max_new_tokens", max_new_tokens)
     if not prompts:
         raise InvalidInputError("collect_rollouts needs at least one prompt")
+    rewards = list(reward_fn) if isinstance(reward_fn, Sequence) else [reward_fn] * len(prompts)
+    if len(rewards) != len(prompts):
+        raise InvalidInputError(f"reward_fn has {len(rewards)} scorers for {len(prompts)} prompts")
     sampler = ChunkSampler(policy, tokenizer, temperature)
     gen = torch_generator_from(rng)
     hs, zs, ts, gs, unsafe = [], [], [], [], []
@@ -72,7 +77,7 @@ def collect_rollouts(policy: Any, tokenizer: Any, prompts: Sequence[torch.Tensor
             if t < max_new_tokens:
                 ask = ~rows.finished.numpy() & is_safe(z)
                 points.append((rows.hidden[ask], z[ask], np.flatnonzero(ask)))
-        target = augmented_reward(reward_fn(sampler.texts(rows, ids.shape[1])), z, penalty)
+        target = augmented_reward(rewards[i](sampler.texts(rows, ids.shape[1])), z, penalty)
         unsafe.append(~is_safe(z))
         for h, zz, idx in points:
             hs.append(h)

