@@ -46,12 +46,16 @@ class CausalPolicy:
         self._extra = {"logits_to_keep": 1} if "logits_to_keep" in params else {}
 
     def _forward(self, ids: torch.Tensor, cache: Any) -> tuple[torch.Tensor, torch.Tensor, Any]:
+        """Inputs go to the model's device; log-probs and hidden states come back on the CPU,
+        where the search keeps its bookkeeping (the KV cache stays on the model's device)."""
+        device = self.model.get_input_embeddings().weight.device
         with torch.no_grad():
-            out = self.model(input_ids=ids, past_key_values=cache, use_cache=True, output_hidden_states=True,
-                             **self._extra)
+            out = self.model(input_ids=ids.to(device), past_key_values=cache, use_cache=True,
+                             output_hidden_states=True, **self._extra)
         self.tokens_forwarded += int(ids.numel())
         logits = out.logits[:, -1, :].float()
-        return torch.log_softmax(logits, dim=-1), out.hidden_states[-1][:, -1, :].float(), out.past_key_values
+        return (torch.log_softmax(logits, dim=-1).cpu(), out.hidden_states[-1][:, -1, :].float().cpu(),
+                out.past_key_values)
 
     def prefill(self, ids: torch.Tensor) -> PolicyState:
         """Read ``ids`` (R, T) from scratch."""
