@@ -14,14 +14,6 @@ from saddlepoint.preference.trainer import SelfPlayConfig, SelfPlayTrainer
 VOCAB = 8
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models run fastest single-threaded on a shared 2-core machine; restored after."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 PROMPTS = [[1], [2, 3], [4], [5, 6]]
 
 

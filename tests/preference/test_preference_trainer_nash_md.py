@@ -18,15 +18,6 @@ VOCAB = 8
 PROMPTS = [[1], [2, 3], [4], [5, 6], [3], [7, 1]]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models run fastest single-threaded on a shared 2-core machine; restored after."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def tiny_gpt2(seed=0, init=0.02):
     """No dropout: at iteration 1 (pi_t = pi_ref) the KL term then has zero gradient, so every
     parameter moves only if the opponents differ from the policy's samples (p != 1/2)."""

@@ -21,14 +21,6 @@ ORACLE = BradleyTerryOracle(lambda prompt, response: float(sum(response)) / 4.0)
 LR = 1e-3
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def tiny_gpt2(seed=0):
     cfg = transformers.GPT2Config(vocab_size=8, n_positions=8, n_embd=16, n_layer=2, n_head=2,
                                   bos_token_id=None, eos_token_id=None)

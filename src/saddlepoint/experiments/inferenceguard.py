@@ -518,7 +518,7 @@ def _critic_line(c: dict) -> str:
 
 def _smollm2_report(sp: _SmolPreset, info: dict, table: list[list[Any]]) -> list[str]:
     acc = info["heldout_accuracy"]
-    return [f"\n## smollm2 regime: SmolLM2-135M-Instruct, MiniLM classifier cost (budget b = 0)\n",
+    return ["\n## smollm2 regime: SmolLM2-135M-Instruct, MiniLM classifier cost (budget b = 0)\n",
             (f"{sp.n_prompts} evaluation prompts (one seed), N = {sp.num_candidates}, K = {sp.beam_width}, "
              f"W = {sp.chunk_tokens}, D = {sp.max_new_tokens}, M = {sp.max_resamples}, temperature "
              f"{sp.temperature:g}, lambda in {list(sp.lams)}. Cost: P(unsafe | partial response) > "
