@@ -414,7 +414,7 @@ def _figures(run_dir: RunDir, rows: list[dict], regime_lams: dict[str, tuple[flo
             for family in ("bon", "beam"):
                 for lam in lams:
                     arm = f"{family}_lagrangian_lam{lam:g}"
-                    for seed in sorted({r["seed"] for r in rows}):
+                    for seed in sorted({r["seed"] for r in _sel(rows, regime, arm)}):
                         vals = [r[key] for r in _sel(rows, regime, arm) if r["seed"] == seed]
                         points.append({"seed": seed, "lam": lam, key: float(np.mean(vals)),
                                        "group": f"{family} ({regime})"})
