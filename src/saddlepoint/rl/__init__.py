@@ -1,0 +1,1 @@
+"""Learners shared by the RL papers: PPO, behaviour cloning, discrete CQL, policy evaluation on level sets."""

@@ -1,0 +1,1 @@
+"""Unsupervised environment design: world models, imagination environments, level samplers (DR, PLR, robust PLR, ACCEL), PAIRED, IMAC."""
