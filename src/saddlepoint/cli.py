@@ -48,6 +48,28 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _seeds(text: str) -> list[int]:
+    """``3`` or an inclusive range ``0-4``."""
+    first, sep, last = text.partition("-")
+    if not sep:
+        return [_non_negative_int(text)]
+    lo, hi = _non_negative_int(first), _non_negative_int(last)
+    if hi < lo:
+        raise argparse.ArgumentTypeError(f"empty seed range {text!r}")
+    return list(range(lo, hi + 1))
+
+
+def _add_executor_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--workers", type=_positive_int, default=1,
+                   help="cells run in parallel (default 1: in this process)")
+    p.add_argument("--executor", choices=("serial", "process", "ray"), default=None,
+                   help="where cells run (default: serial for 1 worker, else a process pool)")
+    p.add_argument("--address", default=None, help="Ray cluster address HOST:PORT (with --executor ray)")
+    p.add_argument("--resume", type=Path, default=None, metavar="RUN_DIR",
+                   help="finish an interrupted run: re-run only its missing cells")
+    p.add_argument("--out", type=Path, default=None, help="root of the run directories (default ./runs)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="saddlepoint", description="Robust and game-theoretic learning.")
     parser.add_argument("--version", action="version", version=f"saddlepoint {__version__}")
@@ -71,8 +93,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("reproduce", help="run a paper reproduction")
     p.add_argument("experiment", help="experiment name (see `saddlepoint list`)")
     p.add_argument("--preset", default="smoke", help="smoke (quick) or paper (default smoke)")
-    p.add_argument("--seeds", type=_non_negative_int, nargs="+", default=None, help="seeds to run")
-    p.add_argument("--out", type=Path, default=None, help="root of the run directories (default ./runs)")
+    p.add_argument("--seeds", type=_seeds, nargs="+", default=None, help="seeds to run (e.g. 0 1 2 or 0-19)")
+    _add_executor_options(p)
+
+    p = sub.add_parser("sweep", help="every solver on every game over seeds (one tidy CSV and a plot)")
+    p.add_argument("--games", nargs="+", default=None, help="game names or strings")
+    p.add_argument("--algos", nargs="+", default=None, help="solver names")
+    p.add_argument("--iterations", type=_positive_int, default=1000, help="iterations per solve (default 1000)")
+    p.add_argument("--eval-every", type=_positive_int, default=None, help="evaluate every K iterations")
+    p.add_argument("--seeds", type=_seeds, nargs="+", default=[[0]], help="seeds (e.g. 0-4; default 0)")
+    _add_executor_options(p)
 
     add_decode_parser(sub)
 
@@ -189,10 +219,17 @@ def _print_solve_table(summary: dict[str, Any]) -> None:
         print(f"{key:<{width}}  {_fmt(value)}")
 
 
-def _cmd_reproduce(args: argparse.Namespace) -> int:
-    from saddlepoint.experiments import run_experiment
+def _executor(args: argparse.Namespace) -> Any:
+    from saddlepoint.experiments.executors import make_executor
 
-    run = run_experiment(args.experiment, preset=args.preset, seeds=args.seeds, out=args.out)
+    return make_executor(args.executor, workers=args.workers, address=args.address)
+
+
+def _flat_seeds(seeds: list[list[int]] | None) -> list[int] | None:
+    return None if seeds is None else [s for group in seeds for s in group]
+
+
+def _print_run(run: Any) -> int:
     report = run.path / "report.md"
     if report.is_file():
         print(report.read_text())
@@ -200,20 +237,50 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_reproduce(args: argparse.Namespace) -> int:
+    from saddlepoint.experiments import resume_experiment, run_experiment
+
+    executor = _executor(args)
+    if args.resume is not None:
+        return _print_run(resume_experiment(args.experiment, args.resume, executor=executor))
+    return _print_run(run_experiment(args.experiment, preset=args.preset, seeds=_flat_seeds(args.seeds),
+                                     out=args.out, executor=executor))
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from saddlepoint.experiments import resume_experiment
+    from saddlepoint.experiments.base import run
+    from saddlepoint.experiments.sweep import SolverSweep, SweepPreset
+
+    executor = _executor(args)
+    if args.resume is not None:
+        if args.games or args.algos:
+            raise InvalidInputError("--resume takes the grid from the run directory; drop --games/--algos")
+        return _print_run(resume_experiment("sweep", args.resume, executor=executor))
+    if not args.games or not args.algos:
+        raise InvalidInputError("give --games and --algos (or --resume RUN_DIR)")
+    preset = SweepPreset(games=tuple(args.games), algos=tuple(args.algos), iterations=args.iterations,
+                         eval_every=args.eval_every, seeds=tuple(_flat_seeds(args.seeds) or [0]))
+    return _print_run(run(SolverSweep(), preset, out=args.out, executor=executor, preset_name="grid"))
+
+
 def _cmd_plot(args: argparse.Namespace) -> int:
     """Redraw a run's figures: the experiment's own ``plot(run_dir)`` if it has one, else the
     generic curves of :func:`saddlepoint.plotting.plot_run`."""
-    import importlib
-
+    from saddlepoint.experiments import get_experiment
     from saddlepoint.plotting import plot_run
     from saddlepoint.registry import EXPERIMENTS
     from saddlepoint.results import RunDir
 
     for run_dir in args.run_dirs:
-        entry = EXPERIMENTS.get(str(RunDir.open(run_dir).config().get("experiment")))
-        module = importlib.import_module(entry.target.partition(":")[0]) if entry and entry.target else None
-        plot = getattr(module, "plot", None) or plot_run
-        for path in plot(run_dir) or []:
+        run = RunDir.open(run_dir)
+        entry = EXPERIMENTS.get(str(run.config().get("experiment")))
+        if entry and entry.target and "preset_fields" in run.config():
+            names = get_experiment(str(run.config()["experiment"])).plot(run)
+            paths = [run.figures / n for n in names]
+        else:
+            paths = plot_run(run_dir)
+        for path in paths or []:
             print(path)
     return 0
 
@@ -234,7 +301,8 @@ def _cmd_env(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = {"list": _cmd_list, "solve": _cmd_solve, "reproduce": _cmd_reproduce, "decode": run_decode,
+_COMMANDS = {"list": _cmd_list, "solve": _cmd_solve, "reproduce": _cmd_reproduce, "sweep": _cmd_sweep,
+             "decode": run_decode,
              "plot": _cmd_plot, "env": _cmd_env}
 
 

@@ -127,7 +127,7 @@ EXPERIMENTS: dict[str, Entry] = {
                             "Safe decoding (2502.01208)"),
     "wd1": Entry("saddlepoint.experiments.wd1:run", "experiment", "works",
                  "wd1 vs d1 on a masked diffusion LM (2507.08838)"),
-    "linear-bandits": Entry("saddlepoint.experiments.linear_bandits:run", "experiment", "works",
+    "linear-bandits": Entry("saddlepoint.experiments.linear_bandits:LinearBandits", "experiment", "works",
                             "Gap-adjusted misspecified linear bandits (2501.05361)"),
     "mean-field-bo": Entry("saddlepoint.experiments.mean_field_bo:run", "experiment", "works",
                            "Mean-field GP-UCB (2502.12315)"),
@@ -136,6 +136,8 @@ EXPERIMENTS: dict[str, Entry] = {
                                "Synthetic data for offline RL (2508.12356)"),
     "moa": Entry("saddlepoint.experiments.moa:run", "experiment", "works",
                  "Deception in Mixture-of-Agents (2503.05856)"),
+    "sweep": Entry("saddlepoint.experiments.sweep:SolverSweep", "experiment", "works",
+                   "Games x solvers x seeds (use `saddlepoint sweep --games ... --algos ...`)"),
 }
 
 

@@ -201,3 +201,16 @@ class ClaimCheck:
 
     def as_dict(self) -> dict[str, Any]:
         return to_jsonable(self.__dict__)
+
+
+@dataclass(frozen=True)
+class Fact:
+    """A check that cannot fail by construction (a theorem, a definition, a count fixed by the
+    design, a unit-level equality): reported as "facts checked", never counted as a claim."""
+
+    statement: str
+    holds: bool
+    measured: Any = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return to_jsonable(self.__dict__)

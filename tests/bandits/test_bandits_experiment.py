@@ -13,7 +13,7 @@ from saddlepoint.registry import EXPERIMENTS
 
 def test_registry_entry_works():
     entry = EXPERIMENTS["linear-bandits"]
-    assert entry.status == "works" and entry.target == "saddlepoint.experiments.linear_bandits:run"
+    assert entry.status == "works" and entry.target == "saddlepoint.experiments.linear_bandits:LinearBandits"
 
 
 @pytest.mark.slow

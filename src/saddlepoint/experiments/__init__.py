@@ -1,60 +1,62 @@
-"""Reproductions. One module per experiment, registered in :mod:`saddlepoint.registry`.
+"""Reproductions, one module per experiment, registered in :mod:`saddlepoint.registry`, all
+written on one scaffold (:mod:`saddlepoint.experiments.base`): a preset, cells (the units of
+work, run in-process, in a process pool or on Ray by :mod:`~saddlepoint.experiments.executors`),
+``summarise`` (claims, facts, tables) and figures; :mod:`~saddlepoint.experiments.stats` and
+:mod:`~saddlepoint.experiments.report` are shared by all of them.
 
-Contract of an experiment module::
-
-    PRESETS = ("smoke", "paper")
-    def run(preset="smoke", seeds=None, out=None, show_progress=None) -> RunDir
-
-``run`` writes a run directory (see :mod:`saddlepoint.results`): ``config.json``,
-``env.json``, ``metrics.csv``, ``summary.json`` (with a ``claims`` list of
-:class:`~saddlepoint.results.ClaimCheck` dicts), ``figures/*.png`` and ``report.md`` with our
-numbers beside the paper's. Nothing imports this package except the CLI.
+Every run writes a run directory (see :mod:`saddlepoint.results`): ``config.json``,
+``env.json``, ``cells/`` (each finished cell's rows), ``metrics.csv``, ``summary.json`` (with
+``claims`` and ``facts``), ``figures/*.png`` and ``report.md``. Nothing imports this package
+except the CLI.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from saddlepoint.errors import InvalidInputError
+from saddlepoint.experiments.report import claims_markdown, markdown_table
 from saddlepoint.registry import EXPERIMENTS, load, lookup
 from saddlepoint.results import RunDir
 
+__all__ = ["claims_markdown", "get_experiment", "markdown_table", "resume_experiment", "run_experiment"]
 
-def run_experiment(
-    name: str,
-    preset: str = "smoke",
-    seeds: list[int] | None = None,
-    out: str | Path | None = None,
-    show_progress: bool | None = None,
-) -> RunDir:
-    """Run the registered experiment ``name`` with a preset and optional seeds."""
+
+def get_experiment(name: str) -> Any:
+    """The registered experiment ``name`` (an :class:`~saddlepoint.experiments.base.Experiment`)."""
     entry = lookup(EXPERIMENTS, name, "experiment")
-    run = load(entry.target)  # type: ignore[arg-type]
-    presets = getattr(__import__(run.__module__, fromlist=["PRESETS"]), "PRESETS", ("smoke", "paper"))
-    if preset not in presets:
-        raise InvalidInputError(f"unknown preset {preset!r} for {name}; choose from: {', '.join(presets)}")
-    if seeds is not None and (not seeds or any(s < 0 for s in seeds)):
-        raise InvalidInputError("seeds must be a non-empty list of non-negative integers")
-    return run(preset=preset, seeds=seeds, out=out, show_progress=show_progress)
+    return load(entry.target)()  # type: ignore[arg-type]
 
 
-def markdown_table(header: list[str], rows: list[list[object]]) -> str:
-    """A GitHub-flavoured Markdown table; floats printed with 4 significant digits."""
+def run_experiment(name: str, preset: str = "smoke", seeds: Sequence[int] | None = None,
+                   out: str | Path | None = None, show_progress: bool | None = None,
+                   executor: Any = None) -> RunDir:
+    """Run the registered experiment ``name`` with a preset, optional seeds and an executor."""
+    from saddlepoint.experiments.base import run
 
-    def fmt(v: object) -> str:
-        if isinstance(v, float):
-            return f"{v:.4g}"
-        if isinstance(v, (list, tuple)):
-            return "[" + ", ".join(fmt(x) for x in v) + "]"
-        return str(v).replace("|", "\\|")
+    entry = lookup(EXPERIMENTS, name, "experiment")
+    target = load(entry.target)  # type: ignore[arg-type]
+    if not isinstance(target, type):  # TRANSITIONAL: a reproduction not yet ported to the scaffold
+        if executor is not None and type(executor).__name__ != "SerialExecutor":
+            from saddlepoint.errors import InvalidInputError
 
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines) + "\n"
+            raise InvalidInputError(f"{name} does not run on the experiment scaffold yet: no --workers/--executor")
+        return target(preset=preset, seeds=list(seeds) if seeds is not None else None, out=out,
+                      show_progress=show_progress)
+    return run(target(), preset, seeds=seeds, out=out, executor=executor, show_progress=show_progress)
 
 
-def claims_markdown(claims: list[dict]) -> str:
-    """The claim checks of a summary as a Markdown table."""
-    rows = [[c["claim"], c["criterion"], c.get("paper", ""), c["measured"], c.get("seeds", 1),
-             "passed" if c["passed"] else "**failed**"] for c in claims]
-    return markdown_table(["claim", "criterion (fixed before running)", "paper", "ours", "seeds", "result"], rows)
+def resume_experiment(name: str | None, run_dir: str | Path, show_progress: bool | None = None,
+                      executor: Any = None) -> RunDir:
+    """Finish an interrupted run: re-run only its missing cells, then summarise.
+
+    ``name`` (optional) must match the run directory's experiment.
+    """
+    from saddlepoint.errors import InvalidInputError
+    from saddlepoint.experiments.base import resume
+
+    recorded = RunDir.open(run_dir).config().get("experiment")
+    if name is not None and name != recorded:
+        raise InvalidInputError(f"{run_dir} is a run of {recorded!r}, not of {name!r}")
+    return resume(get_experiment(str(recorded)), run_dir, executor=executor, show_progress=show_progress)

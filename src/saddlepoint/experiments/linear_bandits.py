@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -28,43 +27,43 @@ from saddlepoint.bandits import (
     ExploreThenCommitConfig, LinearBandit, LinUCBConfig, PhasedEliminationConfig,
     UniformConfig, gam_split, hidden_uniform, realizable, simulate, sphere_points,
 )
-from saddlepoint.experiments import claims_markdown, markdown_table
-from saddlepoint.plotting import aggregate, plot_series, plots_available
-from saddlepoint.progress import progress
+from saddlepoint.experiments.base import Cell, Experiment, Preset, Summary
+from saddlepoint.experiments.report import markdown_table
+from saddlepoint.plotting import aggregate, plot_series
 from saddlepoint.results import ClaimCheck, RunDir
 from saddlepoint.rng import make_rng, spawn
 
 log = logging.getLogger(__name__)
 
-PRESETS = ("smoke", "paper")
 NAME = "linear-bandits"
 LINEAR_D = 1.8
 """A seed whose doubling ratio exceeds this counts as linear growth."""
 
 
-@dataclass(frozen=True)
-class _Preset:
+@dataclass(frozen=True, kw_only=True)
+class LinearBanditsPreset(Preset):
+    """Settings of the linear-bandits reproduction."""
+
     horizon: int
-    seeds: tuple[int, ...]
+    """T of the regret curves."""
     d: int
-    k: int
-    sigma: float
-    families: tuple[str, ...]
+    """Dimension of the curves' instances."""
+    k: int = 50
+    """Number of arms."""
+    sigma: float = 0.1
+    """Noise s.d."""
+    families: tuple[str, ...] = ("realizable", "gam-split(0.1)", "gam-split(0.3)", "gam-split(0.8)",
+                                 "hidden-uniform(0.1)")
+    """Instance families of the curves."""
     scan_horizon: int
+    """T of the rho x d scan."""
     scan_seeds: int
+    """How many of the seeds the scan uses (the first ones)."""
     scan_d: tuple[int, ...]
     scan_rho: tuple[float, ...]
     batch_horizon: int
+    """T at which PE's number of batches is counted."""
 
-
-_FAMILIES = ("realizable", "gam-split(0.1)", "gam-split(0.3)", "gam-split(0.8)",
-             "hidden-uniform(0.1)")
-_PRESETS = {
-    "smoke": _Preset(20_000, (0, 1, 2), 5, 50, 0.1, _FAMILIES, 5_000, 2, (2, 5), (0.0, 0.3, 0.75),
-                     20_000),
-    "paper": _Preset(100_000, tuple(range(20)), 5, 50, 0.1, _FAMILIES, 50_000, 10, (2, 5, 10, 20),
-                     (0.0, 0.1, 0.2, 0.3, 0.45, 0.6, 0.75, 0.9), 100_000),
-}
 
 ALGOS = {
     "LinUCB": LinUCBConfig(lam=1.0, delta=0.01, sigma=0.1, norm_bound=1.0),
@@ -94,111 +93,128 @@ def _family(rho: float) -> str:
     return "realizable" if rho == 0 else f"gam-split({rho:g})"
 
 
-@dataclass(frozen=True)
-class _Summary:
-    """What the experiment keeps of a :class:`RegretCurves` (the full ``(S, T)`` regret of
-    every run would take gigabytes): regret on the plotting grid and per-seed statistics."""
+def _grid(horizon: int, points: int = 40) -> np.ndarray:
+    grid = np.unique(np.geomspace(10, horizon, points).astype(int))
+    return np.union1d(grid, [horizon // 2, horizon])
 
-    grid_regret: np.ndarray
+
+class LinearBandits(Experiment):
+    """Regret curves per family and algorithm, the rho x d scan and PE's batch counts.
+
+    Cells: one per (algorithm, family) of the curves and per (d, algorithm, rho) of the scan,
+    each over all its seeds (LinUCB runs the seeds in one vectorised loop; seed ``s`` gives
+    exactly what a run of that seed alone gives), and one per (PE variant, seed) of the batch
+    count.
+    """
+
+    name = NAME
+    title = "Linear bandits under gap-adjusted misspecification"
+    presets = {
+        "smoke": LinearBanditsPreset(horizon=20_000, seeds=(0, 1, 2), d=5, scan_horizon=5_000, scan_seeds=2,
+                                     scan_d=(2, 5), scan_rho=(0.0, 0.3, 0.75), batch_horizon=20_000),
+        "paper": LinearBanditsPreset(horizon=100_000, seeds=tuple(range(20)), d=5, scan_horizon=50_000,
+                                     scan_seeds=10, scan_d=(2, 5, 10, 20),
+                                     scan_rho=(0.0, 0.1, 0.2, 0.3, 0.45, 0.6, 0.75, 0.9), batch_horizon=100_000),
+    }
+    timing_fields = frozenset({"seconds", "us_per_round", "seconds_per_round"})
+
+    def config(self, preset: Preset) -> dict:
+        return {"linear_if_D_above": LINEAR_D,
+                "algorithms": {n: {"algo": c.algo, **asdict(c)} for n, c in ALGOS.items()}}
+
+    def cells(self, p: LinearBanditsPreset) -> list[Cell]:
+        cells = [Cell(f"curves/{algo}/{fam}", params={"section": "curves", "algo": algo, "family": fam})
+                 for algo in ALGOS for fam in p.families]
+        cells += [Cell(f"scan/d={d}/{algo}/rho={rho:g}", params={"section": "scan", "algo": algo, "d": d, "rho": rho})
+                  for d in p.scan_d for algo in _SCAN_ALGOS for rho in p.scan_rho]
+        cells += [Cell(f"batches/{algo}/seed={s}", seed=s, params={"section": "batches", "algo": algo})
+                  for algo in ("PE(C=2)", "PE(C=0.2)") for s in p.seeds[:p.scan_seeds]]
+        return cells
+
+    def run_cell(self, p: LinearBanditsPreset, cell: Cell) -> list[dict]:
+        section, algo = cell.params["section"], cell.params["algo"]
+        if section == "curves":
+            fam, seeds = cell.params["family"], p.seeds
+            c = simulate([make_instance(fam, s, p.d, p.k, p.sigma) for s in seeds], ALGOS[algo], p.horizon,
+                         list(seeds))
+            grid = _grid(p.horizon)
+            rows = [{"section": "curves", "instance": fam, "algo": algo, "seed": s, "t": int(t),
+                     "regret": float(c.regret[i, t - 1])} for i, s in enumerate(seeds) for t in grid]
+            return rows + [{"section": "final", "instance": fam, "algo": algo, "seed": s,
+                            "regret_T": float(c.final[i]), "D": float(c.doubling_ratio[i]),
+                            "batches": int(c.batches_used[i]), "seconds_per_round": c.seconds_per_round}
+                           for i, s in enumerate(seeds)]
+        if section == "scan":
+            d, rho, seeds = cell.params["d"], cell.params["rho"], p.seeds[:p.scan_seeds]
+            c = simulate([make_instance(_family(rho), s, d, p.k, p.sigma) for s in seeds], ALGOS[algo],
+                         p.scan_horizon, list(seeds))
+            return [{"section": "scan", "d": d, "rho": rho, "algo": algo, "seed": s, "regret_T": float(c.final[i]),
+                     "D": float(c.doubling_ratio[i]), "linear": float(c.doubling_ratio[i] > LINEAR_D),
+                     "batches": int(c.batches_used[i])} for i, s in enumerate(seeds)]
+        inst = make_instance("realizable", cell.seed, p.d, p.k, p.sigma)
+        c = simulate(inst, ALGOS[algo], p.batch_horizon, [cell.seed])
+        return [{"section": "batches", "algo": algo, "seed": cell.seed, "T": p.batch_horizon,
+                 "batches": int(c.batches_used[0])}]
+
+    def summarise(self, p: LinearBanditsPreset, rows: list[dict]) -> Summary:
+        curves = _curves(rows, p)
+        scan = [r for r in rows if r["section"] == "scan"]
+        batch_rows = [r for r in rows if r["section"] == "batches"]
+        table = _curve_table(curves, p.families)
+        claims = _claims(curves, scan, batch_rows, p)
+        breakdown = _breakdown(scan, p)
+        return Summary(
+            claims=claims,
+            values={"horizon": p.horizon, "curves": table, "scan": _scan_table(scan, p), "breakdown_rho": breakdown,
+                    "pe_batches": batch_rows},
+            intro=_intro(p), sections=_sections(p, table, scan, breakdown))
+
+    def plot(self, run_dir: RunDir) -> list[str]:
+        """Regret curves per family and the scan's doubling ratios, from ``metrics.csv``."""
+        p = self.preset_of(run_dir)
+        rows = run_dir.metrics()
+        names = []
+        curve_rows = [r for r in rows if r["section"] == "curves"]
+        for fam in p.families:
+            part = [r for r in curve_rows if r["instance"] == fam]
+            name = "regret_" + "".join(ch if ch.isalnum() else "_" for ch in fam).strip("_") + ".png"
+            plot_series(aggregate(part, "t", "regret", "algo"), run_dir.figures / name,
+                        xlabel="round t", ylabel="cumulative regret R_t", title=f"{fam}, d={p.d}, k={p.k}")
+            names.append(name)
+        scan_rows = [r for r in rows if r["section"] == "scan"]
+        for d in p.scan_d:
+            part = [r for r in scan_rows if int(r["d"]) == int(d)]
+            name = f"scan_D_d{int(d)}.png"
+            plot_series(aggregate(part, "rho", "D", "algo"), run_dir.figures / name,
+                        xlabel="rho (gam-split)", ylabel="doubling ratio R_T / R_(T/2)",
+                        title=f"d={d}, T={p.scan_horizon}", logx=False, logy=False)
+            names.append(name)
+        return names
+
+
+@dataclass(frozen=True)
+class _Curves:
+    """Per-seed statistics of one (family, algorithm), rebuilt from the ``final`` rows."""
+
     final: np.ndarray
     doubling_ratio: np.ndarray
     batches_used: np.ndarray
     seconds_per_round: float
 
 
-def _simulate_many(groups: dict[str, list[LinearBandit]], algo: str, horizon: int,
-                   seeds: tuple[int, ...], grid: np.ndarray) -> dict[str, _Summary]:
-    """One algorithm on several groups of instances (one instance per seed in each group)."""
+def _curves(rows: list[dict], p: LinearBanditsPreset) -> dict[tuple[str, str], _Curves]:
     out = {}
-    for name, insts in groups.items():
-        c = simulate(insts, ALGOS[algo], horizon, list(seeds))
-        out[name] = _Summary(c.regret[:, grid - 1], c.final, c.doubling_ratio, c.batches_used,
-                             c.seconds_per_round)
+    for fam in p.families:
+        for algo in ALGOS:
+            sel = [r for r in rows if r["section"] == "final" and r["instance"] == fam and r["algo"] == algo]
+            out[(fam, algo)] = _Curves(np.array([r["regret_T"] for r in sel]), np.array([r["D"] for r in sel]),
+                                       np.array([r["batches"] for r in sel]), float(sel[0]["seconds_per_round"]))
     return out
 
 
-def _grid(horizon: int, points: int = 40) -> np.ndarray:
-    grid = np.unique(np.geomspace(10, horizon, points).astype(int))
-    return np.union1d(grid, [horizon // 2, horizon])
-
-
-def run(preset: str = "smoke", seeds: list[int] | None = None, out: str | Path | None = None,
-        show_progress: bool | None = None) -> RunDir:
-    """Regret curves per family and algorithm, the rho x d scan, claims, figures, report.
-
-    ``seeds`` replaces the preset's seeds for the curves; the scan uses its first
-    ``scan_seeds`` of them.
-    """
-    p = _PRESETS[preset]
-    seeds_t = tuple(int(s) for s in seeds) if seeds is not None else p.seeds
-    scan_seeds = seeds_t[:p.scan_seeds]
-    config = {"preset": preset, "seeds": list(seeds_t), "scan_seeds": list(scan_seeds),
-              **{k: v for k, v in asdict(p).items() if k != "seeds" and k != "scan_seeds"},
-              "linear_if_D_above": LINEAR_D,
-              "algorithms": {n: {"algo": c.algo, **asdict(c)} for n, c in ALGOS.items()}}
-    run_dir = RunDir.create(NAME, config, root=out)
-
-    # ---- regret curves: every family x algorithm, all seeds
-    groups = {f: [make_instance(f, s, p.d, p.k, p.sigma) for s in seeds_t] for f in p.families}
-    grid = _grid(p.horizon)
-    curves: dict[tuple[str, str], _Summary] = {}
-    for algo in progress(list(ALGOS), desc="linear-bandits curves", enabled=show_progress):
-        for fam, c in _simulate_many(groups, algo, p.horizon, seeds_t, grid).items():
-            curves[(fam, algo)] = c
-    rows: list[dict] = []
-    for (fam, algo), c in curves.items():
-        for i, s in enumerate(seeds_t):
-            rows += [{"section": "curves", "instance": fam, "algo": algo, "seed": s, "t": int(t),
-                      "regret": float(c.grid_regret[i, j])} for j, t in enumerate(grid)]
-
-    # ---- scan over rho and d
-    scan: list[dict] = []
-    jobs = [(d, a) for d in p.scan_d for a in _SCAN_ALGOS]
-    for d, algo in progress(jobs, desc="linear-bandits scan", enabled=show_progress):
-        sgroups = {_family(r): [make_instance(_family(r), s, d, p.k, p.sigma) for s in scan_seeds]
-                   for r in p.scan_rho}
-        done = _simulate_many(sgroups, algo, p.scan_horizon, scan_seeds, _grid(p.scan_horizon))
-        for rho in p.scan_rho:
-            c = done[_family(rho)]
-            for i, s in enumerate(scan_seeds):
-                dr = float(c.doubling_ratio[i])
-                scan.append({"section": "scan", "d": d, "rho": rho, "algo": algo, "seed": s,
-                             "regret_T": float(c.final[i]), "D": dr, "linear": float(dr > LINEAR_D),
-                             "batches": int(c.batches_used[i])})
-    rows += scan
-
-    # ---- batches of PE at the batch horizon (one realizable instance per scan seed)
-    batch_rows = []
-    for algo in ("PE(C=2)", "PE(C=0.2)"):
-        for s in scan_seeds:
-            inst = make_instance("realizable", s, p.d, p.k, p.sigma)
-            c = simulate(inst, ALGOS[algo], p.batch_horizon, [s])
-            batch_rows.append({"section": "batches", "algo": algo, "seed": s, "T": p.batch_horizon,
-                               "batches": int(c.batches_used[0])})
-    rows += batch_rows
-    run_dir.write_metrics(rows)
-
-    table = _curve_table(curves, p.families)
-    claims = _claims(curves, scan, batch_rows, p)
-    claim_dicts = [c.as_dict() for c in claims]
-    breakdown = _breakdown(scan, p)
-    run_dir.write_summary({
-        "experiment": NAME, "preset": preset, "seeds": list(seeds_t), "horizon": p.horizon,
-        "curves": table, "scan": _scan_table(scan, p), "breakdown_rho": breakdown,
-        "pe_batches": batch_rows, "claims": claim_dicts,
-        "all_claims_passed": all(c.passed for c in claims),
-    })
-    figures = plot(run_dir) if plots_available() else []
-    run_dir.write_text("report.md", _report(preset, p, seeds_t, scan_seeds, table, scan, breakdown,
-                                            claim_dicts, figures))
-    log.info("linear-bandits %s: %d/%d claims passed", preset, sum(c.passed for c in claims),
-             len(claims))
-    return run_dir
-
-
 # --------------------------------------------------------------------------- claims
-def _claims(curves: dict[tuple[str, str], _Summary], scan: list[dict], batch_rows: list[dict],
-            p: _Preset) -> list[ClaimCheck]:
+def _claims(curves: dict[tuple[str, str], _Curves], scan: list[dict], batch_rows: list[dict],
+            p: LinearBanditsPreset) -> list[ClaimCheck]:
     """Criteria fixed before running (from the paper notes' CI-size check and breakdown scan)."""
     n = len(next(iter(curves.values())).final)
     gam = [f for f in p.families if f == "realizable" or f in ("gam-split(0.1)", "gam-split(0.3)")]
@@ -253,7 +269,7 @@ def _rho_key(rho: float | None) -> float:
     return math.inf if rho is None else rho
 
 
-def _breakdown(scan: list[dict], p: _Preset) -> dict[str, dict[int, float | None]]:
+def _breakdown(scan: list[dict], p: LinearBanditsPreset) -> dict[str, dict[int, float | None]]:
     """Per algorithm and d: the smallest scanned rho at which at least half the seeds grow
     linearly (``None``: none up to the largest rho)."""
     out: dict[str, dict[int, float | None]] = {}
@@ -272,7 +288,7 @@ def _breakdown(scan: list[dict], p: _Preset) -> dict[str, dict[int, float | None
 
 
 # --------------------------------------------------------------------------- tables, report
-def _curve_table(curves: dict[tuple[str, str], _Summary], families: tuple[str, ...]) -> list[dict]:
+def _curve_table(curves: dict[tuple[str, str], _Curves], families: tuple[str, ...]) -> list[dict]:
     table = []
     for fam in families:
         for algo in ALGOS:
@@ -286,7 +302,7 @@ def _curve_table(curves: dict[tuple[str, str], _Summary], families: tuple[str, .
     return table
 
 
-def _scan_table(scan: list[dict], p: _Preset) -> list[dict]:
+def _scan_table(scan: list[dict], p: LinearBanditsPreset) -> list[dict]:
     out = []
     for d in p.scan_d:
         for rho in p.scan_rho:
@@ -299,36 +315,26 @@ def _scan_table(scan: list[dict], p: _Preset) -> list[dict]:
     return out
 
 
-def plot(run_dir: RunDir | str | Path) -> list[str]:
-    """Draw this experiment's figures from a run directory's ``metrics.csv`` and
-    ``config.json`` into its ``figures/``; returns the file names. Needs matplotlib."""
-    run_dir = run_dir if isinstance(run_dir, RunDir) else RunDir.open(run_dir)
-    cfg = run_dir.config()
-    rows = run_dir.metrics()
-    names = []
-    curve_rows = [r for r in rows if r["section"] == "curves"]
-    for fam in cfg["families"]:
-        part = [r for r in curve_rows if r["instance"] == fam]
-        name = "regret_" + "".join(ch if ch.isalnum() else "_" for ch in fam).strip("_") + ".png"
-        plot_series(aggregate(part, "t", "regret", "algo"), run_dir.figures / name,
-                    xlabel="round t", ylabel="cumulative regret R_t",
-                    title=f"{fam}, d={cfg['d']}, k={cfg['k']}")
-        names.append(name)
-    scan_rows = [r for r in rows if r["section"] == "scan"]
-    for d in cfg["scan_d"]:
-        part = [r for r in scan_rows if int(r["d"]) == int(d)]
-        name = f"scan_D_d{int(d)}.png"
-        plot_series(aggregate(part, "rho", "D", "algo"), run_dir.figures / name,
-                    xlabel="rho (gam-split)", ylabel="doubling ratio R_T / R_(T/2)",
-                    title=f"d={d}, T={cfg['scan_horizon']}",
-                    logx=False, logy=False)
-        names.append(name)
-    return names
+def _intro(p: LinearBanditsPreset) -> list[str]:
+    return [
+        "Paper: Liu, Qiao, Yin, Bogunovic, Wang, *No-Regret Linear Bandits under Gap-Adjusted "
+        "Misspecification*, arXiv 2501.05361 (theory only, no experiments). Paper claims: "
+        "LinUCB has O~(sqrt T) regret when rho = O(1/(d sqrt(log T))); phased elimination with "
+        "G-optimal design has O~(sqrt(d T log(kT))) regret for rho = O(1/sqrt d) in O(log T) "
+        "batches; under uniform misspecification linear regret is unavoidable.\n",
+        f"Setup: k = {p.k} arms and w* uniform on the unit sphere in d = {p.d} (one draw per "
+        "seed), "
+        f"noise N(0, {p.sigma}^2), horizon T = {p.horizon}, seeds {list(p.seeds)}. "
+        f"D = R_T / R_(T/2): ~1 log T, ~1.41 sqrt T, ~2 linear; a seed with D > {LINEAR_D} "
+        "counts as linear growth. LinUCB: lambda = 1, delta = 0.01, sigma = 0.1, S = 1 (OFUL "
+        "radius). PE: delta = 0.01, Frank-Wolfe tolerance 1%, C = 2 (theory) and C = 0.2 "
+        "(practical). ETC: 10 pulls per arm, then the least-squares best arm. Regret is "
+        "pseudo-regret.\n",
+    ]
 
 
-def _report(preset: str, p: _Preset, seeds: tuple[int, ...], scan_seeds: tuple[int, ...],
-            table: list[dict], scan: list[dict], breakdown: dict, claims: list[dict],
-            figures: list[str]) -> str:
+def _sections(p: LinearBanditsPreset, table: list[dict], scan: list[dict], breakdown: dict) -> list[str]:
+    seeds, scan_seeds = p.seeds, p.seeds[:p.scan_seeds]
     theory = [[d, 1 / (d * math.sqrt(math.log(p.scan_horizon))), 1 / math.sqrt(d),
                breakdown["LinUCB"][d], breakdown["PE(C=0.2)"][d], breakdown["PE(C=2)"][d]]
               for d in p.scan_d]
@@ -346,23 +352,7 @@ def _report(preset: str, p: _Preset, seeds: tuple[int, ...], scan_seeds: tuple[i
              "PE(C=0.2)": lambda d: 1 / math.sqrt(d), "PE(C=2)": lambda d: 1 / math.sqrt(d)}
     below = [f"{a} at d={d} (rho={breakdown[a][d]:g} < {bound[a](d):.3g})" for a in _SCAN_ALGOS
              for d in p.scan_d if breakdown[a][d] is not None and breakdown[a][d] < bound[a](d)]
-    parts = [
-        f"# Linear bandits under gap-adjusted misspecification ({preset} preset)\n",
-        "Paper: Liu, Qiao, Yin, Bogunovic, Wang, *No-Regret Linear Bandits under Gap-Adjusted "
-        "Misspecification*, arXiv 2501.05361 (theory only, no experiments). Paper claims: "
-        "LinUCB has O~(sqrt T) regret when rho = O(1/(d sqrt(log T))); phased elimination with "
-        "G-optimal design has O~(sqrt(d T log(kT))) regret for rho = O(1/sqrt d) in O(log T) "
-        "batches; under uniform misspecification linear regret is unavoidable.\n",
-        f"Setup: k = {p.k} arms and w* uniform on the unit sphere in d = {p.d} (one draw per "
-        "seed), "
-        f"noise N(0, {p.sigma}^2), horizon T = {p.horizon}, seeds {list(seeds)}. "
-        f"D = R_T / R_(T/2): ~1 log T, ~1.41 sqrt T, ~2 linear; a seed with D > {LINEAR_D} "
-        "counts as linear growth. LinUCB: lambda = 1, delta = 0.01, sigma = 0.1, S = 1 (OFUL "
-        "radius). PE: delta = 0.01, Frank-Wolfe tolerance 1%, C = 2 (theory) and C = 0.2 "
-        "(practical). ETC: 10 pulls per arm, then the least-squares best arm. Regret is "
-        "pseudo-regret.\n",
-        "## Claims (criteria fixed in code before running)\n",
-        claims_markdown(claims),
+    return [
         f"\n## Regret at T = {p.horizon} (mean ± std over {len(seeds)} seeds)\n",
         markdown_table(["instance", "algorithm", "R_T", "D mean", "D max", "linear seeds",
                         "batches", "µs/round"], curve_rows),
@@ -388,6 +378,3 @@ def _report(preset: str, p: _Preset, seeds: tuple[int, ...], scan_seeds: tuple[i
         "(a seeming contradiction, or a burn-in that has not ended by T): "
         + (", ".join(below) if below else "none") + ".\n",
     ]
-    if figures:
-        parts.append("\n## Figures\n" + "".join(f"\n![{f}](figures/{f})\n" for f in figures))
-    return "\n".join(parts)
