@@ -115,13 +115,13 @@ SOLVE_BACKENDS: dict[str, str] = {
 
 # Reproductions: ``run(preset, seeds, out) -> RunDir``.
 EXPERIMENTS: dict[str, Entry] = {
-    "matrix-games": Entry("saddlepoint.experiments.matrix_games:run", "experiment", "works",
+    "matrix-games": Entry("saddlepoint.experiments.matrix_games:MatrixGames", "experiment", "works",
                           "Matrix-game solvers: average and last-iterate exploitability"),
     "adado": Entry("saddlepoint.experiments.adado:run", "experiment", "works",
                    "AdaDO / RMDO vs XDO and CFR (2411.00954)"),
-    "rspo": Entry("saddlepoint.experiments.rspo:run", "experiment", "works",
+    "rspo": Entry("saddlepoint.experiments.rspo:RSPO", "experiment", "works",
                   "RSPO and self-play baselines (2503.00030)"),
-    "rmod": Entry("saddlepoint.experiments.rmod:run", "experiment", "works",
+    "rmod": Entry("saddlepoint.experiments.rmod:Rmod", "experiment", "works",
                   "Robust multi-objective decoding (2503.08796)"),
     "inferenceguard": Entry("saddlepoint.experiments.inferenceguard:run", "experiment", "works",
                             "Safe decoding (2502.01208)"),
