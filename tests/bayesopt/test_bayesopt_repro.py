@@ -10,6 +10,7 @@ import pytest
 
 from saddlepoint.bayesopt import CoverageTask, make_optimizer, run
 from saddlepoint.experiments import run_experiment
+from saddlepoint.experiments.mean_field_bo import NAIVE, MeanFieldBO, MeanFieldBOPreset
 
 
 def test_smoke_preset_writes_a_complete_run(tmp_path):
@@ -21,9 +22,17 @@ def test_smoke_preset_writes_a_complete_run(tmp_path):
     rows = run_dir.metrics()
     assert {r["method"] for r in rows} >= {"MF-GP-UCB", "naive GP-UCB", "random"}
     assert all(r["regret"] >= -1e-9 for r in rows)
-    assert (run_dir.path / "report.md").read_text().startswith("# mean-field-bo")
+    assert (run_dir.path / "report.md").read_text().startswith("# Mean-field Bayesian optimisation")
     config = json.loads((run_dir.path / "config.json").read_text())
     assert config["preset"] == "smoke" and config["seeds"] == [0]
+
+
+def test_cells_are_arm_by_n_by_seed_and_naive_stops_at_its_largest_n():
+    p = MeanFieldBOPreset(rounds=2, n_agents=(4, 64), seeds=(0, 1), naive_max_n=16, n_candidates=10, n_starts=1,
+                          naive_candidates=10, naive_sweeps=1)
+    cells = MeanFieldBO().cells(p)
+    assert len(cells) == 2 * 5 * 2 - 2
+    assert {c.params["n"] for c in cells if c.params["arm"] == NAIVE} == {4}
 
 
 @pytest.mark.slow
