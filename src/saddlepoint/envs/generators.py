@@ -82,24 +82,25 @@ class MazeGenerator:
     def sample_many(self, n: int, rng: np.random.Generator, *, unique: bool = True,
                     exclude: object = ()) -> list[MazeLevel]:
         """``n`` levels; with ``unique`` no two share a key and none is in ``exclude`` (levels or
-        keys), within a budget of ``max_tries * n`` draws."""
+        keys). Gives up when ``max_tries`` draws in a row bring no new level."""
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
             raise InvalidInputError(f"n must be a non-negative integer, got {n!r}")
         seen = {lv.key if isinstance(lv, MazeLevel) else str(lv) for lv in exclude}  # type: ignore[union-attr]
         out: list[MazeLevel] = []
-        for _ in range(self.max_tries * max(int(n), 1)):
-            if len(out) == n:
-                break
+        misses = 0
+        while len(out) < n:
             level = self.sample(rng)
-            if unique:
-                if level.key in seen:
-                    continue
-                seen.add(level.key)
+            if unique and level.key in seen:
+                misses += 1
+                if misses >= self.max_tries:
+                    raise InvalidInputError(
+                        f"could only sample {len(out)} of {n} distinct levels from {self} "
+                        f"({self.max_tries} duplicate draws in a row); the distribution has too "
+                        "few distinct levels")
+                continue
+            misses = 0
+            seen.add(level.key)
             out.append(level)
-        if len(out) < n:
-            raise InvalidInputError(
-                f"could only sample {len(out)} of {n} distinct levels from {self}; the distribution "
-                "has too few distinct levels")
         return out
 
 
