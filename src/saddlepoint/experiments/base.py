@@ -167,6 +167,8 @@ class CellStore:
     def __init__(self, run_dir: Path) -> None:
         self.path = Path(run_dir) / CELLS_DIR
         self.path.mkdir(exist_ok=True)
+        for stale in self.path.glob(".tmp-*"):  # left by a process killed mid-write
+            stale.unlink(missing_ok=True)
 
     def save(self, cell: Cell, rows: list[dict[str, Any]], seconds: float, attempts: int | None) -> Path:
         target = self.path / cell.file_name
@@ -279,7 +281,8 @@ def _execute_and_summarise(experiment: Experiment, p: Preset, preset_name: str, 
         log.info("%s: %d of %d cells already done in %s", experiment.name, len(cells) - len(todo), len(cells), run_dir.path)
     failures = run_cells(experiment, p, todo, store, executor or SerialExecutor(), show_progress=show_progress)
     if failures:
-        first_key, first_error = next(iter(failures.items()))
+        first_key = next(c.key for c in cells if c.key in failures)  # in cell order, whichever finished first
+        first_error = failures[first_key]
         done = len(cells) - len(failures)
         more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
         raise CellFailedError(f"cell {first_key!r}{more} failed: {first_error}; the other {done} cells are saved in "
