@@ -239,18 +239,24 @@ def test_rspo_exact_step_still_moves_next_to_its_fixed_point(game, equilibrium):
 
 
 def test_e1_reports_linear_rates_beside_the_measured_kl():
-    from saddlepoint.experiments import rspo
+    from saddlepoint.experiments.base import Cell
+    from saddlepoint.experiments.rspo import RATE_ARMS, RSPO, RSPOPreset, e1_finals, e1_linear_rate_table
 
-    p = rspo._Preset((0, 7), 400, (0.1, 1.0), (0,), 4, 2, 2, 2, 1, False)
-    _, finals = rspo._run_e1(p, p.e1_games, False)
-    table, detail = rspo._e1_linear_rates(p, p.e1_games, finals)
-    assert [row[:2] for row in table] == [[a, e] for e in (0.1, 1.0) for a in rspo._RATE_ARMS]
+    p = RSPOPreset(e1_games=(0, 7), e1_iterations=400, e1_etas=(0.1, 1.0), e2_prompts=4, e2_iterations=2,
+                   e2_inner_steps=2, e3_iterations=2, e4_iterations=1)
+    exp = RSPO()
+    rows = [r for eta in p.e1_etas for g in p.e1_games
+            for r in exp.run_cell(p, Cell(f"E1/{eta}/{g}", g, {"part": "E1", "eta": eta, "game": g}))]
+    finals = e1_finals(rows, p)
+    table = e1_linear_rate_table(p, finals)
+    assert [row[:2] for row in table] == [[a, e] for e in (0.1, 1.0) for a in RATE_ARMS]
     for row in table:
-        d = detail[f"{row[0]}@eta={row[1]}"]
-        np.testing.assert_array_equal(d["measured_kl"], finals[(row[0], row[1])]["kl_mid"])
-        assert row[2] == pytest.approx(np.median(d["rho"])) and d["step"] == 200
-        assert np.all(d["lower_bound_kl"] <= d["measured_kl"] * (1 + 1e-9))
+        f = finals[(row[0], row[1])]
+        assert row[5] == pytest.approx(np.median(f["kl_mid"]))
+        assert row[2] == pytest.approx(np.median(f["rho"]))
+        assert np.all(f["lower_bound_kl"] <= f["kl_mid"] * (1 + 1e-9))
+    assert {r["rate_step"] for r in rows if r.get("rate_step") is not None} == {200}
     # at eta = 0.1 the pull-only value KL(pi* || pi_ref) r^(2t) is within a factor 2 of the run
     for arm in ("rspo_reverse", "inpo", "nash_mp"):
-        d = detail[f"{arm}@eta=0.1"]
-        assert np.all(np.abs(np.log(d["measured_kl"] / d["pull_only_kl"])) < np.log(2))
+        f = finals[(arm, 0.1)]
+        assert np.all(np.abs(np.log(f["kl_mid"] / f["pull_only_kl"])) < np.log(2))

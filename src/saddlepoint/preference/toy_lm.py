@@ -22,7 +22,6 @@ from saddlepoint.preference.equilibrium import regularized_equilibrium
 from saddlepoint.preference.game import PreferenceGame, random_preference_game
 from saddlepoint.preference.metrics import duality_gap, kl_divergence
 from saddlepoint.preference.oracle import BradleyTerryOracle
-from saddlepoint.results import ClaimCheck
 
 torch = require("torch", "llm")
 transformers = require("transformers", "llm")
@@ -74,8 +73,8 @@ def run_enumerable_selfplay(iterations: int = 12, seed: int = 0, work_dir: str |
     """E4: SPPO and RSPO (reverse KL) with the real trainer on an enumerable tiny GPT-2.
 
     Returns metric rows (per arm and iteration: exact DG, KL to pi*_tau, KL to pi_ref) and a
-    summary with claim checks fixed here before running: RSPO ends closer to pi*_tau than
-    pi_ref is, and stays closer to pi_ref than SPPO.
+    summary of scalars (the final KLs of each arm, KL(pi*_tau || pi_ref)) from which the RSPO
+    reproduction checks its E4 claims.
     """
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # a 2-layer d=64 model runs fastest on one thread; restored below
@@ -115,22 +114,12 @@ def _enumerable_selfplay(iterations: int, seed: int, work_dir: str | Path | None
                          "kl_to_reference": kl_divergence(pi, pi_ref), "loss": metrics["loss"]})
         finals[arm] = {k: rows[-1][k] for k in ("duality_gap", "kl_to_equilibrium", "kl_to_reference")}
     kl_ref_eq = kl_divergence(eq, pi_ref)
-    claims = [
-        ClaimCheck("E4: RSPO's trainer moves the tiny transformer towards pi*_tau",
-                   f"exact KL(pi*_tau || pi_T) < KL(pi*_tau || pi_ref) after {iterations} iterations (tau = {tau})",
-                   finals["rspo_reverse"]["kl_to_equilibrium"] < kl_ref_eq,
-                   [kl_ref_eq, finals["rspo_reverse"]["kl_to_equilibrium"]], "last-iterate convergence"),
-        ClaimCheck("E4: the regulariser keeps RSPO closer to pi_ref than SPPO",
-                   "exact KL(pi_T || pi_ref): RSPO < SPPO",
-                   finals["rspo_reverse"]["kl_to_reference"] < finals["sppo"]["kl_to_reference"],
-                   [finals["rspo_reverse"]["kl_to_reference"], finals["sppo"]["kl_to_reference"]], "regularised"),
-    ]
     summary: dict[str, Any] = {
         "iterations": iterations, "eta": eta, "reg_coef": reg_coef, "tau": tau, "responses": SYMBOLS ** 2,
         "prompts": N_PROMPTS, "dg_reference": duality_gap(game, pi_ref), "dg_equilibrium": duality_gap(game, eq),
         "kl_equilibrium_to_reference": kl_ref_eq,
         **{f"{arm}_{k}": v for arm, f in finals.items() for k, v in f.items()},
-        "seconds": time.perf_counter() - start, "claims": [c.as_dict() for c in claims],
+        "seconds": time.perf_counter() - start,
     }
     return rows, summary
 
