@@ -19,11 +19,13 @@ def test_smoke_preset_writes_results(tmp_path):
     pytest.importorskip("torch")
     pytest.importorskip("transformers")
     from saddlepoint.experiments import run_experiment
+    from saddlepoint.experiments.rmod import Rmod, arm_names
 
     run = run_experiment("rmod", preset="smoke", out=tmp_path)
     summary = json.loads((run.path / "summary.json").read_text())
-    rows = run.metrics()
+    rows = [r for r in run.metrics() if r["section"] == "response"]
     arms = {r["arm"] for r in rows}
+    assert arms == set(arm_names(Rmod.presets["smoke"]))
     assert {"ref", "bon_avg", "oracle_bon_min", "mod_uniform", "cd_uniform[mc]", "rmod_lam1[mc]",
             "rmod_lam5[learned]"} <= arms
     assert len(rows) == len(arms) * 5  # every arm decodes every prompt
@@ -38,4 +40,5 @@ def test_smoke_preset_writes_results(tmp_path):
     w = summary["mean_w_star"]["rmod_lam1[mc]"]
     assert sum(w.values()) == pytest.approx(1.0)
     assert (run.path / "report.md").read_text().startswith("# RMOD reproduction")
-    assert (run.path / "blocks.csv").is_file()
+    blocks = [r for r in run.metrics() if r["section"] == "block"]
+    assert blocks and {b["arm"] for b in blocks} == {a for a in arms if a.startswith("rmod")}
