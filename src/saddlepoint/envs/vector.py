@@ -35,9 +35,9 @@ class _LevelTable:
     compacted to the rows still in use when ``max_rows`` is reached."""
 
     def __init__(self, size: int, view_size: int, max_rows: int) -> None:
+        """``view_size`` > 0 also stores every cell's egocentric window (k x k, 3 channels)."""
         self.size, self.nn = size, size * size
-        self.rad = view_size // 2
-        self.pad = size + 2 * self.rad
+        self.view_size = view_size
         self.max_rows = max_rows
         self.rows: dict[str, int] = {}
         self.levels: list[MazeLevel] = []
@@ -46,7 +46,8 @@ class _LevelTable:
         self.template = np.zeros((0, 3 * self.nn), dtype=np.float32)  # wall, goal channels
         self.goal = np.zeros(0, dtype=np.int64)
         self.start = np.zeros(0, dtype=np.int64)
-        self.ego = np.zeros((0, 2 * self.pad * self.pad), dtype=np.float32)  # padded wall, goal
+        # egocentric windows: (rows, N*N * 3*k*k) uint8, one (3, k, k) window per agent cell
+        self.ego = np.zeros((0, self.nn * 3 * view_size * view_size), dtype=np.uint8)
         self.keys = np.zeros(0, dtype=object)
         self.list_index = np.zeros(0, dtype=np.int64)  # index in the env's ``levels`` or -1
 
@@ -84,12 +85,18 @@ class _LevelTable:
         self.template[r, nn + level.goal[0] * n + level.goal[1]] = 1.0
         self.goal[r] = level.goal[0] * n + level.goal[1]
         self.start[r] = level.start[0] * n + level.start[1]
-        p, k = self.pad, self.rad
-        ego = self.ego[r].reshape(2, p, p)
-        ego[0] = 1.0
-        ego[0, k:k + n, k:k + n] = level.walls
-        ego[1] = 0.0
-        ego[1, k + level.goal[0], k + level.goal[1]] = 1.0
+        if self.view_size:
+            k = self.view_size
+            rad = k // 2
+            pad = np.zeros((3, n + 2 * rad, n + 2 * rad), dtype=np.uint8)
+            pad[0] = 1
+            pad[0, rad:rad + n, rad:rad + n] = level.walls
+            pad[1, rad + level.goal[0], rad + level.goal[1]] = 1
+            win = np.lib.stride_tricks.sliding_window_view(pad[:2], (k, k), axis=(1, 2))  # (2, N, N, k, k)
+            ego = self.ego[r].reshape(n, n, 3, k, k)
+            ego[:, :, :2] = win.transpose(1, 2, 0, 3, 4)
+            ego[:, :, 2] = 0
+            ego[:, :, 2, rad, rad] = 1
         self.keys[r] = key
         self.list_index[r] = list_index
         self.rows[key] = r
@@ -182,7 +189,7 @@ class MazeVectorEnv:
         self.single_obs_shape = obs_shape(obs_mode, self.size, self.view_size, self.cell_px)
         self.rng = make_rng(seed)
         b, n = self.num_envs, self.size
-        self._table = _LevelTable(n, self.view_size,
+        self._table = _LevelTable(n, self.view_size if obs_mode == "egocentric" else 0,
                                   max(int(max_cached_levels), len(self._levels) + 2 * b + 16))
         self._list_index = {lv.key: i for i, lv in reversed(list(enumerate(self._levels)))}
         self._base_rows = np.array([self._table.row(lv, i) for i, lv in enumerate(self._levels)],
@@ -202,22 +209,18 @@ class MazeVectorEnv:
         self._keys = np.zeros(b, dtype=object)
         self._list_idx = np.zeros(b, dtype=np.int64)
         self._started = False
-        if obs_mode == "egocentric":
-            k, p = self.view_size, self._table.pad
-            self._ego_window = (np.arange(k)[:, None] * p + np.arange(k)[None, :]).ravel()
-            cells = np.arange(n * n)
-            self._ego_topleft = (cells // n) * p + cells % n   # padded index of the window corner
-            self._ego_agent = np.zeros(k * k, dtype=np.float32)
-            self._ego_agent[(k // 2) * k + k // 2] = 1.0
         if obs_mode == "rgb":
+            # flat byte offsets: an agent cell is px x px pixels x 3 channels
             px = self.cell_px
             w = n * px
             cells = np.arange(n * n)
-            self._px_topleft = (cells // n) * px * w + (cells % n) * px
-            self._px_block = (np.arange(px)[:, None] * w + np.arange(px)[None, :]).ravel()
+            self._px_topleft = 3 * ((cells // n) * px * w + (cells % n) * px)
+            self._px_block = (3 * (np.arange(px)[:, None, None] * w + np.arange(px)[None, :, None])
+                              + np.arange(3)).ravel()
+            self._px_slot = self._ar * self._obs[0].size
             self._static = np.zeros_like(self._obs)
             self._static_cache: dict[tuple[str, int], np.ndarray] = {}
-            self._agent_colour = np.array([t.agent for t in self.themes], dtype=np.uint8)
+            self._agent_px = np.array([np.tile(t.agent, px * px) for t in self.themes], dtype=np.uint8)
 
     # ------------------------------------------------------------------ public API
     @property
@@ -297,7 +300,11 @@ class MazeVectorEnv:
         info["level_index"] = self._list_idx.copy()
         if not idx.size:
             info["final_level_key"], info["final_level_index"] = info["level_key"], info["level_index"]
-        info["final_obs"] = final.copy() if self.copy else self._readonly(final)
+        if self.copy:                             # zero pages cost nothing until written
+            info["final_obs"] = np.zeros(final.shape, dtype=final.dtype)
+            info["final_obs"][idx] = final[idx]
+        else:
+            info["final_obs"] = self._readonly(final)
         return self._out(self._obs), reward, terminated, truncated, info
 
     def set_levels(self, idx: np.ndarray | Sequence[int], levels: Sequence[MazeLevel]) -> np.ndarray:
@@ -382,24 +389,17 @@ class MazeVectorEnv:
             flat[idx] = tl.template[rows]
             flat[idx, 2 * tl.nn + start] = 1.0
         elif mode == "egocentric":
-            self._obs[idx] = self._ego(rows, start)
+            self._obs.reshape(self.num_envs, -1)[idx] = self._ego(rows, start)
         else:
             for j in range(b):
                 self._static[idx[j]] = self._static_for(rows[j], int(self._theme[idx[j]]))
             self._obs[idx] = self._static[idx]
-            self._paint(idx, start, self._agent_colour[self._theme[idx]])
+            self._paint(idx, start, self._agent_px[self._theme[idx]])
 
     def _ego(self, rows: np.ndarray, pos: np.ndarray) -> np.ndarray:
+        """(len(rows), 3*k*k) uint8 egocentric windows of the given levels and cells."""
         tl = self._table
-        pp = tl.pad * tl.pad
-        gather = (rows * (2 * pp) + self._ego_topleft[pos])[:, None] + self._ego_window
-        k = self.view_size
-        out = np.empty((rows.size, 3, k * k), dtype=np.float32)
-        ego = tl.ego.ravel()
-        out[:, 0] = ego[gather]
-        out[:, 1] = ego[gather + pp]
-        out[:, 2] = self._ego_agent
-        return out.reshape(rows.size, 3, k, k)
+        return tl.ego.reshape(-1, self._obs[0].size).take(rows * tl.nn + pos, axis=0)
 
     def _static_for(self, row: int, theme_idx: int) -> np.ndarray:
         theme = self.themes[theme_idx]
@@ -415,8 +415,9 @@ class MazeVectorEnv:
         return frame
 
     def _paint(self, idx: np.ndarray, pos: np.ndarray, colour: np.ndarray) -> None:
-        pix = self._obs.reshape(self.num_envs, -1, 3)
-        pix[idx[:, None], self._px_topleft[pos][:, None] + self._px_block] = colour[:, None, :]
+        """Paint the agent (``colour``: (len(idx), px*px*3) bytes) at ``pos`` in slots ``idx``."""
+        flat = self._obs.reshape(-1)
+        flat[(self._px_slot[idx] + self._px_topleft[pos])[:, None] + self._px_block] = colour
 
     def _draw_agent(self, old: np.ndarray, new: np.ndarray) -> None:
         """Move every agent from ``old`` to ``new`` in the observation buffer."""
@@ -426,11 +427,8 @@ class MazeVectorEnv:
             flat[self._agent_base + old] = 0.0
             flat[self._agent_base + new] = 1.0
         elif mode == "egocentric":
-            self._obs[:] = self._ego(self._row, new)
+            self._obs.reshape(self.num_envs, -1)[:] = self._ego(self._row, new)
         else:
-            ar = self._ar[:, None]
-            old_px = self._px_topleft[old][:, None] + self._px_block
-            new_px = self._px_topleft[new][:, None] + self._px_block
-            pix = self._obs.reshape(self.num_envs, -1, 3)
-            pix[ar, old_px] = self._static.reshape(self.num_envs, -1, 3)[ar, old_px]
-            pix[ar, new_px] = self._agent_colour[self._theme][:, None, :]
+            old_px = (self._px_slot + self._px_topleft[old])[:, None] + self._px_block
+            self._obs.reshape(-1)[old_px] = self._static.reshape(-1).take(old_px)
+            self._paint(self._ar, new, self._agent_px[self._theme])
