@@ -4,7 +4,8 @@ import math
 
 import pytest
 
-from saddlepoint.experiments import adado
+from saddlepoint.experiments import adado, run_experiment
+from saddlepoint.experiments.adado import AdaDO, AdaDOPreset
 
 
 def rows(pairs):
@@ -19,12 +20,16 @@ def test_nodes_to_threshold():
     assert adado.nodes_to(c, 1e-5) == math.inf
 
 
+def final(curve):
+    return {f"nodes_to_{t:g}": adado.nodes_to(curve, t) for t in adado.THRESHOLDS}
+
+
 def test_claim_threshold_prefers_1e3_then_smallest_reached():
-    good = rows([(10, 1e-4)])
-    poor = rows([(10, 0.3), (20, 0.05)])
+    good = final(rows([(10, 1e-4)]))
+    poor = final(rows([(10, 0.3), (20, 0.05)]))
     assert adado.claim_threshold(good, poor) == 1e-3
     assert adado.claim_threshold(poor, poor) == 0.09
-    assert adado.claim_threshold(rows([(1, 0.9)]), rows([(1, 0.8)])) == 0.5
+    assert adado.claim_threshold(final(rows([(1, 0.9)])), final(rows([(1, 0.8)]))) == 0.5
 
 
 def test_restart_rises_counts_saw_teeth():
@@ -32,17 +37,27 @@ def test_restart_rises_counts_saw_teeth():
     assert adado.restart_rises(rows([(1, 1.0), (2, 0.5)])) == 0
 
 
-def test_thin_keeps_first_and_last():
-    c = rows([(n, 1.0 / n) for n in range(1, 5000)])
-    t = adado._thin(c, 50)
-    assert t[0] is c[0] and t[-1] is c[-1] and len(t) <= 51
-    assert [r["nodes_visited"] for r in t] == sorted(r["nodes_visited"] for r in t)
+def test_cells_run_deterministic_methods_once_and_stochastic_ones_per_seed():
+    p = AdaDOPreset(budgets=(("kuhn", 1000),), stochastic_budgets=(("kuhn", 1000),), seeds=(0, 4), psro_iterations=2)
+    cells = AdaDO().cells(p)
+    assert len(cells) == len(adado.DETERMINISTIC) + 2 * len(adado.STOCHASTIC)
+    assert {c.seed for c in cells if c.params["algo"] == "adado_stochastic"} == {0, 4}
+
+
+def test_a_cell_keeps_the_full_curves_threshold_nodes_and_a_thinned_curve():
+    p = AdaDOPreset(budgets=(("kuhn", 200_000),), stochastic_budgets=(), psro_iterations=5)
+    cell = next(c for c in AdaDO().cells(p) if c.params["algo"] == "cfr_plus")
+    out = AdaDO().run_cell(p, cell)
+    curve, last = [r for r in out if r["section"] == "curve"], out[-1]
+    assert last["section"] == "final" and last["histories"] == 58
+    assert last["nodes_to_0.5"] <= last["nodes_to_0.02"]
+    assert [r["nodes_visited"] for r in curve] == sorted(r["nodes_visited"] for r in curve)
 
 
 @pytest.mark.slow
 @pytest.mark.repro
 def test_smoke_preset_runs_and_checks_claims(tmp_path):
-    run = adado.run("smoke", out=tmp_path, show_progress=False)
+    run = run_experiment("adado", "smoke", out=tmp_path, show_progress=False)
     summary = run.summary()
     names = {(r["game"], r["algo"]) for r in summary["final"]}
     for algo in adado.DETERMINISTIC:
@@ -52,20 +67,18 @@ def test_smoke_preset_runs_and_checks_claims(tmp_path):
     assert any("Leduc" in k for k in claims) and any("restarts" in k for k in claims)
     assert all(isinstance(c["passed"], bool) for c in claims.values())
     report = (run.path / "report.md").read_text()
-    assert "Paper's claim" in report and "Claim checks" in report
+    assert "Paper's claim" in report and "## Claims" in report
     metrics = run.metrics()
     assert {"game", "algo", "seed", "nodes_visited", "exploitability"} <= set(metrics[0])
     # Every curve is ordered by nodes visited.
-    for key in {(r["game"], r["algo"], r["seed"]) for r in metrics}:
-        xs = [r["nodes_visited"] for r in metrics if (r["game"], r["algo"], r["seed"]) == key]
+    curve = [r for r in metrics if r["section"] == "curve"]
+    for key in {(r["game"], r["algo"], r["seed"]) for r in curve}:
+        xs = [r["nodes_visited"] for r in curve if (r["game"], r["algo"], r["seed"]) == key]
         assert xs == sorted(xs)
 
 
-def test_same_seed_same_stochastic_curve(tmp_path):
-    from saddlepoint.games import zoo
-    from saddlepoint.games.extensive_form import compile_game
-
-    cg = compile_game(zoo.kuhn_poker())
-    a = adado._run_double_oracle(cg, "adado_stochastic", 20_000, 3, 10)
-    b = adado._run_double_oracle(cg, "adado_stochastic", 20_000, 3, 10)
-    assert [r["exploitability"] for r in a] == [r["exploitability"] for r in b]
+def test_same_seed_same_stochastic_curve():
+    p = AdaDOPreset(budgets=(), stochastic_budgets=(("kuhn", 20_000),), seeds=(3,), psro_iterations=10)
+    cell = next(c for c in AdaDO().cells(p) if c.params["algo"] == "adado_stochastic")
+    a, b = AdaDO().run_cell(p, cell), AdaDO().run_cell(p, cell)
+    assert cell.seed == 3 and [r["exploitability"] for r in a] == [r["exploitability"] for r in b]

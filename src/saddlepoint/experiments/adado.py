@@ -17,25 +17,29 @@ Claim checks (criteria fixed in code before running, reported whichever way they
    (infoset, action) pairs).
 3. XDO's curve shows its restarts: its exploitability rises by more than 10 % between two
    consecutive windows at least once (on the claim-1 games that were run).
+
+Cells: one per (game, method, seed); a cell's rows are its thinned curve (``section =
+"curve"``) and one ``final`` row holding the full curve's nodes to each threshold, its saw-tooth
+count, its last row and the game's size, so every claim is judged on the unthinned curve.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from saddlepoint.errors import require
-from saddlepoint.experiments import claims_markdown, markdown_table
+from saddlepoint.experiments.base import Cell, Experiment, Preset, Summary
+from saddlepoint.experiments.report import markdown_table
 from saddlepoint.games import zoo
 from saddlepoint.games.extensive_form import CompiledGame, compile_game
-from saddlepoint.plotting import plot_series, plots_available
-from saddlepoint.progress import progress
+from saddlepoint.plotting import plot_series
 from saddlepoint.results import ClaimCheck, RunDir
 from saddlepoint.solvers.cfr import CFRConfig, CFRPlusConfig, CFRSolver, DCFRConfig, LinearCFRConfig
 from saddlepoint.solvers.double_oracle import (
@@ -49,8 +53,6 @@ from saddlepoint.solvers.double_oracle import (
     XODOConfig,
 )
 from saddlepoint.solvers.mccfr import OutcomeSamplingConfig, OutcomeSamplingMCCFR
-
-PRESETS = ("smoke", "paper")
 
 THRESHOLDS = (0.5, 0.2, 0.09, 0.02, 0.005, 1e-3, 3e-4)
 """Exploitability thresholds of the nodes-to-threshold table (the paper's grid plus 1e-3)."""
@@ -70,29 +72,31 @@ _RMDO = {"adado": AdaDOConfig, "xdo": XDOConfig, "xodo": XODOConfig, "pdo": PDOC
 _CFR = {"cfr": CFRConfig, "cfr_plus": CFRPlusConfig, "linear_cfr": LinearCFRConfig, "dcfr": DCFRConfig}
 
 
-@dataclass(frozen=True)
-class _Preset:
-    budgets: dict[str, int]
+@dataclass(frozen=True, kw_only=True)
+class AdaDOPreset(Preset):
+    """Settings of the AdaDO reproduction. Budgets are ``(game, nodes)`` pairs (tuples, not
+    dicts, so the preset round-trips through JSON)."""
+
+    budgets: tuple[tuple[str, int], ...]
     """Nodes-visited budget of the deterministic methods, per game."""
-    stochastic_budgets: dict[str, int]
+    stochastic_budgets: tuple[tuple[str, int], ...]
     """Budget of the stochastic methods, per game (only these games run them)."""
-    seeds: tuple[int, ...]
     psro_iterations: int
     """Cap on PSRO iterations (its LP meta-solve grows with the population)."""
     eval_points: int = 60
     """Log-spaced evaluation points of the baselines."""
 
 
-_PRESETS = {
-    "smoke": _Preset(budgets={"kuhn": 300_000, "leduc": 60_000_000},
-                     stochastic_budgets={"kuhn": 200_000}, seeds=(0, 1), psro_iterations=60),
-    # The paper runs 1e8 (Kuhn) / 1e9 (others) deterministic and 1e7-2e8 stochastic nodes on a
-    # cluster; shrunk here to about 20 minutes of one core (see the report).
-    "paper": _Preset(budgets={"kuhn": 3_000_000, "leduc": 1_000_000_000, "leduc_dummy": 300_000_000,
-                              "liars_dice": 300_000_000, "oshi_zumo": 300_000_000},
-                     stochastic_budgets={"kuhn": 2_000_000, "leduc": 5_000_000}, seeds=(0, 1, 2),
-                     psro_iterations=300),
-}
+@functools.lru_cache(maxsize=8)
+def compiled(game: str) -> CompiledGame:
+    """The compiled game ``game`` (once per process)."""
+    return compile_game(GAMES[game][1]())
+
+
+def game_size(cg: CompiledGame) -> dict[str, int]:
+    """Histories, infosets and (infoset, action) pairs of a compiled game."""
+    return {"histories": cg.num_histories, "infosets": sum(cg.num_infosets),
+            "actions": sum(tp.num_sequences - 1 for tp in cg.players)}
 
 
 # --------------------------------------------------------------------------- running one method
@@ -138,9 +142,10 @@ def nodes_to(rows: list[dict], threshold: float) -> float:
     return math.inf
 
 
-def claim_threshold(a: list[dict], b: list[dict]) -> float:
-    """τ of claim 1: 1e-3 if either curve reaches it, else the smallest threshold one reaches."""
-    reached = [t for t in THRESHOLDS if t >= 1e-3 and min(nodes_to(a, t), nodes_to(b, t)) < math.inf]
+def claim_threshold(a: dict, b: dict) -> float:
+    """τ of claim 1 from two ``final`` rows (their ``nodes_to_<t>`` fields): 1e-3 if either
+    curve reaches it, else the smallest threshold one reaches."""
+    reached = [t for t in THRESHOLDS if t >= 1e-3 and min(float(a[f"nodes_to_{t:g}"]), float(b[f"nodes_to_{t:g}"])) < math.inf]
     return min(reached) if reached else THRESHOLDS[0]
 
 
@@ -177,90 +182,102 @@ def _series(runs: dict[int, list[dict]]) -> dict[str, np.ndarray]:
 
 
 # --------------------------------------------------------------------------- the experiment
-def run(preset: str = "smoke", seeds: list[int] | None = None, out: str | Path | None = None,
-        show_progress: bool | None = None) -> RunDir:
-    """Run every method on the preset's games and write metrics, figures, table and report."""
-    p = _PRESETS[preset]
-    seeds_t = tuple(seeds) if seeds is not None else p.seeds
-    config = {"preset": preset, "budgets": p.budgets, "stochastic_budgets": p.stochastic_budgets,
-              "seeds": list(seeds_t), "psro_iterations": p.psro_iterations, "thresholds": list(THRESHOLDS),
-              "deterministic_methods": list(DETERMINISTIC), "stochastic_methods": list(STOCHASTIC),
-              "adado": {"window_scale": 0.1, "warm_start": False}, "xdo": {"epsilon0": 16.0, "check_every": 50},
-              "pdo": {"period": 100}, "mccfr_outcome": {"epsilon": 0.6}}
-    run_dir = RunDir.create("adado", config, root=out)
-    jobs = [(g, a, 0) for g in p.budgets for a in DETERMINISTIC]
-    jobs += [(g, a, s) for g in p.stochastic_budgets for a in STOCHASTIC for s in seeds_t]
-    curves: dict[tuple[str, str], dict[int, list[dict]]] = {}
-    sizes: dict[str, dict[str, int]] = {}
-    for game, algo, seed in progress(jobs, desc="adado", enabled=show_progress):
-        cg = compile_game(GAMES[game][1]())
-        sizes[game] = {"histories": cg.num_histories, "infosets": sum(cg.num_infosets),
-                       "actions": sum(tp.num_sequences - 1 for tp in cg.players)}
-        stochastic = algo in STOCHASTIC
-        budget = p.stochastic_budgets[game] if stochastic else p.budgets[game]
+class AdaDO(Experiment):
+    """Every method on every game of the preset; see the module docstring."""
+
+    name = "adado"
+    title = "AdaDO / RMDO reproduction"
+    presets = {
+        "smoke": AdaDOPreset(budgets=(("kuhn", 300_000), ("leduc", 60_000_000)),
+                             stochastic_budgets=(("kuhn", 200_000),), seeds=(0, 1), psro_iterations=60),
+        # The paper runs 1e8 (Kuhn) / 1e9 (others) deterministic and 1e7-2e8 stochastic nodes on a
+        # cluster; shrunk here to about 20 minutes of one core (see the report).
+        "paper": AdaDOPreset(budgets=(("kuhn", 3_000_000), ("leduc", 1_000_000_000), ("leduc_dummy", 300_000_000),
+                                      ("liars_dice", 300_000_000), ("oshi_zumo", 300_000_000)),
+                             stochastic_budgets=(("kuhn", 2_000_000), ("leduc", 5_000_000)), seeds=(0, 1, 2),
+                             psro_iterations=300),
+    }
+
+    def config(self, p: AdaDOPreset) -> dict:
+        return {"thresholds": list(THRESHOLDS), "deterministic_methods": list(DETERMINISTIC),
+                "stochastic_methods": list(STOCHASTIC), "adado": {"window_scale": 0.1, "warm_start": False},
+                "xdo": {"epsilon0": 16.0, "check_every": 50}, "pdo": {"period": 100}, "mccfr_outcome": {"epsilon": 0.6}}
+
+    def cells(self, p: AdaDOPreset) -> list[Cell]:
+        cells = [Cell(f"{g}/{a}/seed=0", seed=0, params={"game": g, "algo": a, "budget": b})
+                 for g, b in p.budgets for a in DETERMINISTIC]
+        return cells + [Cell(f"{g}/{a}/seed={s}", seed=s, params={"game": g, "algo": a, "budget": b})
+                        for g, b in p.stochastic_budgets for a in STOCHASTIC for s in p.seeds]
+
+    def run_cell(self, p: AdaDOPreset, cell: Cell) -> list[dict]:
+        game, algo, budget = cell.params["game"], cell.params["algo"], cell.params["budget"]
+        cg = compiled(game)
         if algo in _RMDO or algo == "psro":
-            rows = _run_double_oracle(cg, algo, budget, seed, p.psro_iterations)
+            curve = _run_double_oracle(cg, algo, budget, cell.seed, p.psro_iterations)
         else:
-            rows = _run_baseline(cg, algo, budget, seed, p.eval_points)
-        curves.setdefault((game, algo), {})[seed] = rows
+            curve = _run_baseline(cg, algo, budget, cell.seed, p.eval_points)
+        head = {"game": game, "algo": algo, "seed": cell.seed}
+        final = {"section": "final", **head, **curve[-1], **game_size(cg), "restart_rises": restart_rises(curve),
+                 **{f"nodes_to_{t:g}": nodes_to(curve, t) for t in THRESHOLDS}}
+        return [{"section": "curve", **head, **r} for r in _thin(curve)] + [final]
 
-    metrics = [{"game": g, "algo": a, "seed": s, **r} for (g, a), per in curves.items()
-               for s, rows in per.items() for r in _thin(rows)]
-    run_dir.write_metrics(metrics)
+    def summarise(self, p: AdaDOPreset, rows: list[dict]) -> Summary:
+        finals = {(r["game"], r["algo"], r["seed"]): r for r in rows if r["section"] == "final"}
+        sizes = {g: {k: r[k] for k in ("histories", "infosets", "actions")} for (g, _, _), r in finals.items()}
+        groups: dict[tuple[str, str], list[dict]] = {}
+        for (g, a, _), r in finals.items():
+            groups.setdefault((g, a), []).append(r)
+        table, table_rows = {}, []
+        for (g, a), per in groups.items():
+            entry = {t: float(np.median([float(r[f"nodes_to_{t:g}"]) for r in per])) for t in THRESHOLDS}
+            table[(g, a)] = entry
+            ra = per[0].get("restricted_actions")
+            table_rows.append([GAMES[g][0], a, len(per)] + [_fmt_nodes(entry[t]) for t in THRESHOLDS]
+                              + [float(np.median([r["exploitability"] for r in per])),
+                                 f"{int(ra)} / {sizes[g]['actions']}" if ra is not None else "full"])
+        final_keys = ("nodes_visited", "exploitability", "restricted_actions", "window", "seconds")
+        return Summary(
+            claims=_claims(finals, sizes),
+            values={"sizes": sizes,
+                    "nodes_to_threshold": [{"game": g, "algo": a, **{str(t): v for t, v in e.items()}}
+                                           for (g, a), e in table.items()],
+                    "final": [{"game": g, "algo": a, "seed": s, **{k: r[k] for k in final_keys if k in r}}
+                              for (g, a, s), r in finals.items()]},
+            intro=_intro(p), sections=_sections(p, sizes, table_rows))
 
-    # Nodes to each threshold (median over seeds; inf = not within budget).
-    def med_nodes(game: str, algo: str, t: float) -> float:
-        return float(np.median([nodes_to(rows, t) for rows in curves[(game, algo)].values()]))
-
-    table_rows, table = [], {}
-    for (game, algo), per in curves.items():
-        finals = [rows[-1] for rows in per.values()]
-        entry = {t: med_nodes(game, algo, t) for t in THRESHOLDS}
-        table[(game, algo)] = entry
-        ra = [f.get("restricted_actions") for f in finals]
-        table_rows.append([GAMES[game][0], algo, len(per)] + [_fmt_nodes(entry[t]) for t in THRESHOLDS]
-                          + [float(np.median([f["exploitability"] for f in finals])),
-                             f"{ra[0]} / {sizes[game]['actions']}" if ra[0] is not None else "full"])
-
-    claims = _claims(curves, sizes)
-    claim_dicts = [c.as_dict() for c in claims]
-    summary = {"experiment": "adado", "preset": preset, "seeds": list(seeds_t), "sizes": sizes,
-               "nodes_to_threshold": [{"game": g, "algo": a, **{str(t): v for t, v in e.items()}}
-                                      for (g, a), e in table.items()],
-               "final": [{"game": g, "algo": a, "seed": s, **rows[-1]} for (g, a), per in curves.items()
-                         for s, rows in per.items()],
-               "claims": claim_dicts, "all_claims_passed": all(c.passed for c in claims)}
-    run_dir.write_summary(summary)
-    figures = _figures(run_dir, curves) if plots_available() else []
-    run_dir.write_text("report.md", _report(preset, p, seeds_t, sizes, table_rows, claim_dicts, figures))
-    return run_dir
+    def plot(self, run_dir: RunDir) -> list[str]:
+        """Exploitability against nodes visited, one panel per game (mean and range over seeds)."""
+        curves: dict[tuple[str, str], dict[int, list[dict]]] = {}
+        for r in run_dir.metrics():
+            if r["section"] == "curve":
+                curves.setdefault((r["game"], r["algo"]), {}).setdefault(int(r["seed"]), []).append(r)
+        return _figures(run_dir, curves)
 
 
 def _fmt_nodes(v: float) -> str:
     return "—" if not math.isfinite(v) else f"{v:.3g}"
 
 
-def _claims(curves: dict, sizes: dict) -> list[ClaimCheck]:
+def _claims(finals: dict[tuple[str, str, int], dict], sizes: dict) -> list[ClaimCheck]:
     claims = []
-    claim_games = [g for g in ("leduc", "liars_dice") if (g, "adado") in curves]
+    claim_games = [g for g in ("leduc", "liars_dice") if (g, "adado", 0) in finals]
     for g in claim_games:
-        a, x = curves[(g, "adado")][0], curves[(g, "xdo")][0]
+        a, x = finals[(g, "adado", 0)], finals[(g, "xdo", 0)]
         t = claim_threshold(a, x)
-        na, nx = nodes_to(a, t), nodes_to(x, t)
+        na, nx = float(a[f"nodes_to_{t:g}"]), float(x[f"nodes_to_{t:g}"])
         claims.append(ClaimCheck(
             f"AdaDO needs fewer nodes than XDO to reach low exploitability on {GAMES[g][0]}",
             "nodes to τ: AdaDO < XDO, τ = 1e-3 or the smallest grid threshold either reaches",
             na < nx, {"threshold": t, "adado_nodes": na, "xdo_nodes": nx},
             paper="AdaDO below XDO at every threshold (Fig. 2, Table 2)"))
-    if (g := "leduc_dummy", "adado") in curves:
-        ra = curves[(g, "adado")][0][-1]["restricted_actions"]
+    if (g := "leduc_dummy", "adado", 0) in finals:
+        ra = int(finals[(g, "adado", 0)]["restricted_actions"])
         claims.append(ClaimCheck(
             "AdaDO's final restricted game is smaller than the full game on Leduc-Dummy",
             "allowed (infoset, action) pairs at the end < those of the full game",
             ra < sizes[g]["actions"], {"restricted_actions": ra, "full_actions": sizes[g]["actions"]},
             paper="DO methods exploit the duplicated actions"))
-    xdo_games = [g for g in ("leduc", "liars_dice") if (g, "xdo") in curves]
-    rises = {g: restart_rises(curves[(g, "xdo")][0]) for g in xdo_games}
+    rises = {g: int(finals[(g, "xdo", 0)]["restart_rises"]) for g in ("leduc", "liars_dice") if (g, "xdo", 0) in finals}
     if rises:
         claims.append(ClaimCheck(
             "XDO's curve shows its restarts", "exploitability rises > 10% between consecutive XDO windows "
@@ -291,35 +308,34 @@ def _figures(run_dir: RunDir, curves: dict) -> list[str]:
     return [name]
 
 
-def _report(preset: str, p: _Preset, seeds: tuple[int, ...], sizes: dict, table_rows: list,
-            claims: list[dict], figures: list[str]) -> str:
-    budgets = ", ".join(f"{GAMES[g][0]} {b:.0e}" for g, b in p.budgets.items())
-    sbudgets = ", ".join(f"{GAMES[g][0]} {b:.0e}" for g, b in p.stochastic_budgets.items())
-    lines = [
-        f"# AdaDO / RMDO reproduction ({preset} preset)\n",
+def _intro(p: AdaDOPreset) -> list[str]:
+    budgets = ", ".join(f"{GAMES[g][0]} {b:.0e}" for g, b in p.budgets)
+    sbudgets = ", ".join(f"{GAMES[g][0]} {b:.0e}" for g, b in p.stochastic_budgets)
+    return [
         ("Paper: Tang et al., *Sample-Efficient Regret-Minimizing Double Oracle in Extensive-Form Games*, "
          "arXiv 2411.00954. **Paper's claim:** XDO's expansion schedule makes its sample complexity "
          "exponential in the final restricted-game size; AdaDO's adaptive window makes it polynomial, so "
          "AdaDO reaches a given exploitability with fewer nodes visited than XDO, the CFR family and PSRO.\n"),
         (f"Budgets (nodes visited): deterministic methods {budgets}; stochastic methods (seeds "
-         f"{list(seeds)}) {sbudgets}. PSRO capped at {p.psro_iterations} iterations. Exploitability = "
+         f"{list(p.seeds)}) {sbudgets}. PSRO capped at {p.psro_iterations} iterations. Exploitability = "
          "NashConv / 2; nodes counted the same way for every method (solver passes + best responses; "
          "see docs/double_oracle.md).\n"),
-        "## Games\n",
+    ]
+
+
+def _sections(p: AdaDOPreset, sizes: dict, table_rows: list) -> list[str]:
+    lines = [
+        "\n## Games\n",
         markdown_table(["game", "histories", "infosets", "(infoset, action) pairs"],
                        [[GAMES[g][0], s["histories"], s["infosets"], s["actions"]] for g, s in sizes.items()]),
         "\n## Nodes visited to reach each exploitability (median over seeds; — = not within budget)\n",
-        ("Baselines are evaluated at 60 log-spaced node counts, so their entries are rounded up to the next "
-         "evaluation; double-oracle methods are evaluated after every window.\n"),
+        (f"Baselines are evaluated at {p.eval_points} log-spaced node counts, so their entries are rounded up to "
+         "the next evaluation; double-oracle methods are evaluated after every window.\n"),
         markdown_table(["game", "method", "seeds"] + [f"≤ {t:g}" for t in THRESHOLDS]
                        + ["final exploitability", "restricted / all actions"], table_rows),
-        "\n## Claim checks (criteria fixed in code before running)\n",
-        claims_markdown(claims),
     ]
-    if preset == "paper":
+    if dict(p.budgets).get("leduc", 0) >= 1_000_000_000:
         lines.append("\n**Shrunk from the paper:** budgets 1e8 (Kuhn) / 1e9 (others) became those above "
                      "(Leduc keeps 1e9); stochastic runs only on Kuhn and Leduc with small budgets "
                      "(the paper: 1e7-2e8 nodes, 5 seeds); no Large Kuhn; no warm-start arms; PSRO capped.\n")
-    if figures:
-        lines.append("\n## Figures\n" + "".join(f"\n![{f}](figures/{f})\n" for f in figures))
-    return "\n".join(lines)
+    return lines
