@@ -126,3 +126,48 @@ def test_load_arms_from_npy_and_csv(tmp_path):
     with pytest.raises(InvalidInputError, match=".npy or .csv"):
         load_arms(tmp_path / "arms.txt")
 
+
+
+# --------------------------------------------------------------------------- round-two families
+def _sphere_instance(seed=0, k=40, d=5):
+    from saddlepoint.bandits import sphere_points
+
+    rng = np.random.default_rng(seed)
+    return sphere_points(k, d, rng), sphere_points(1, d, rng)[0]
+
+
+def test_gam_adversarial_makes_every_arm_look_better_by_rho_times_its_gap():
+    from saddlepoint.bandits.instances import gam_adversarial, gam_level
+
+    arms, theta = _sphere_instance()
+    inst = gam_adversarial(arms, theta, 0.1)
+    over = inst.linear_means() - inst.means
+    assert np.all(over >= -1e-12)  # the linear model overestimates every arm
+    assert np.allclose(over, 0.1 * inst.gaps)
+    assert abs(gam_level(inst) - 0.1) < 1e-6
+    assert inst.best_arm == int(np.argmax(arms @ theta))
+
+
+def test_matched_uniform_has_the_given_largest_error_and_hides_the_optimum():
+    from saddlepoint.bandits.instances import gam_adversarial, gam_level, matched_uniform, sup_misspecification
+
+    arms, theta = _sphere_instance(3)
+    eps = sup_misspecification(gam_adversarial(arms, theta, 0.1))
+    inst = matched_uniform(arms, theta, eps)
+    assert abs(sup_misspecification(inst) - eps) < 1e-12
+    lin = arms @ theta
+    assert inst.best_arm != int(np.argmax(lin))  # the linear model's best is not the true best
+    assert gam_level(inst) == float("inf")
+    with pytest.raises(InvalidInputError, match="2 eps"):
+        matched_uniform(np.array([[1.0, 0.0], [-1.0, 0.0]]), np.array([1.0, 0.0]), 0.1)
+
+
+def test_separated_moves_close_arms_to_the_minimum_gap_and_stays_realizable():
+    from saddlepoint.bandits.instances import gam_level, separated
+
+    arms, theta = _sphere_instance(1, k=60)
+    inst = separated(arms, theta, 0.2)
+    gaps = inst.gaps[inst.gaps > 1e-9]
+    assert gaps.min() >= 0.2 - 1e-9 and inst.k == 60 and gam_level(inst) == 0.0
+    far = (arms @ theta).max() - arms @ theta >= 0.2
+    assert np.array_equal(inst.arms[far], arms[far])  # arms already far enough are untouched

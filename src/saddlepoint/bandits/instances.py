@@ -24,7 +24,7 @@ from saddlepoint.errors import InvalidInputError
 __all__ = [
     "LinearBandit", "sphere_points", "realizable", "gap_adjusted", "gam_split",
     "uniformly_misspecified", "hidden_uniform", "gam_level", "sup_misspecification",
-    "check_gam", "GAM_TOL", "load_arms",
+    "check_gam", "GAM_TOL", "load_arms", "gam_adversarial", "matched_uniform", "separated",
 ]
 
 GAM_TOL = 1e-9
@@ -264,6 +264,69 @@ def gam_split(arms: np.ndarray, theta: np.ndarray, rho: float, sigma: float = 0.
     gap_lin = (a @ w).max() - a @ w
     e = np.where(gap_lin < np.median(gap_lin), rho / (1 - rho), -rho / (1 + rho))
     return gap_adjusted(a, w, rho, e, sigma, name or f"gam-split(rho={rho:g})")
+
+
+def gam_adversarial(arms: np.ndarray, theta: np.ndarray, rho: float, sigma: float = 0.1,
+                    name: str | None = None) -> LinearBandit:
+    """The adversarial ``gam-adv(rho)`` instance: every suboptimal arm looks *better* to the
+    linear model than it is, by the most rho-GAM allows (``e = +rho/(1-rho)``, so
+    ``theta^T x - f(x) = rho Delta(x)`` exactly). Near-optimal arms are the hardest to tell
+    from ``x*``; the largest error, ``rho`` times the largest gap, sits on the worst arm."""
+    rho = _check_rho(rho)
+    a = _as_arms(arms)
+    return gap_adjusted(a, theta, rho, np.full(a.shape[0], rho / (1 - rho)), sigma,
+                        name or f"gam-adv(rho={rho:g})")
+
+
+def matched_uniform(arms: np.ndarray, theta: np.ndarray, eps: float, sigma: float = 0.1,
+                    name: str | None = None) -> LinearBandit:
+    """Uniform misspecification of size exactly ``eps`` that hides the optimum: every arm gets
+    ``f = theta^T x - eps`` except one *hidden* arm, which gets ``theta^T x + eps``. The hidden
+    arm is the suboptimal arm whose linear gap is closest to ``eps``, so it is best by about
+    ``eps`` while the linear model ranks it about ``eps`` below ``x*``. Pass the largest error
+    of a gap-adjusted instance (:func:`sup_misspecification`) as ``eps`` to compare the two at a
+    matched largest error. Raises when no arm's linear gap is below ``2 eps`` (none can be
+    made optimal)."""
+    eps = _check_eps(eps)
+    if eps == 0:
+        raise InvalidInputError("eps must be positive")
+    a = _as_arms(arms)
+    w = _as_theta(theta, a.shape[1])
+    lin = a @ w
+    gap_lin = lin.max() - lin
+    candidates = np.flatnonzero(gap_lin > GAM_TOL)
+    if candidates.size == 0 or gap_lin[candidates].min() >= 2 * eps:
+        raise InvalidInputError(f"matched_uniform: no arm has a linear gap below 2 eps = {2 * eps:.6g}; "
+                                "no arm can be made optimal by errors of size eps")
+    ok = candidates[gap_lin[candidates] < 2 * eps]
+    hidden = int(ok[np.argmin(np.abs(gap_lin[ok] - eps))])
+    means = lin - eps
+    means[hidden] = lin[hidden] + eps
+    inst = LinearBandit(a, means, sigma, w, name or f"matched-uniform(eps={eps:g})")
+    _check_sup(inst, eps)
+    if inst.best_arm != hidden:
+        raise AssertionError("matched_uniform: the hidden arm must be the optimum")
+    return inst
+
+
+def separated(arms: np.ndarray, theta: np.ndarray, min_gap: float, sigma: float = 0.1,
+              name: str | None = None) -> LinearBandit:
+    """A realizable instance whose every suboptimal arm has gap at least ``min_gap``: an arm
+    whose linear gap is in ``(0, min_gap)`` is moved along ``theta`` until its gap is exactly
+    ``min_gap`` (the arm count and shape stay, so seeds vectorise)."""
+    min_gap = _check_eps(min_gap)
+    a = np.array(_as_arms(arms))
+    w = _as_theta(theta, a.shape[1])
+    if float(w @ w) == 0:
+        raise InvalidInputError("separated needs a non-zero theta")
+    lin = a @ w
+    gap_lin = lin.max() - lin
+    close = (gap_lin > GAM_TOL) & (gap_lin < min_gap)
+    a[close] -= np.outer((min_gap - gap_lin[close]) / float(w @ w), w)
+    inst = realizable(a, w, sigma, name or f"separated({min_gap:g})")
+    if np.any((inst.gaps > GAM_TOL) & (inst.gaps < min_gap - GAM_TOL)):
+        raise AssertionError("separated: a suboptimal arm is closer than min_gap")
+    return inst
 
 
 def uniformly_misspecified(arms: np.ndarray, theta: np.ndarray, eps: float,
