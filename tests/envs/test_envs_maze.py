@@ -1,5 +1,7 @@
 """Maze levels: text form, key, BFS, optimal actions, and every bad-input error."""
 
+import pickle
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -65,6 +67,8 @@ def test_text_round_trip_key_and_equality():
     assert moved != lv and moved.key != lv.key
     assert len({lv, again, moved}) == 2
     assert not lv.walls.flags.writeable
+    back = pickle.loads(pickle.dumps(lv))
+    assert back == lv and not back.walls.flags.writeable
 
 
 @settings(max_examples=40, deadline=None)

@@ -127,6 +127,10 @@ class MazeLevel:
     def __hash__(self) -> int:
         return hash(self.key)
 
+    def __reduce__(self) -> tuple:
+        # rebuild through the constructor: validated, walls read-only again after unpickling
+        return (MazeLevel, (self.walls, self.start, self.goal))
+
     def __repr__(self) -> str:
         return f"MazeLevel(size={self.size}, start={self.start}, goal={self.goal}, key={self.key[:10]})"
 
