@@ -16,7 +16,9 @@ so the data can be built and scored without the ``torch`` extra.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -64,6 +66,11 @@ class TokenTask:
 
     def __len__(self) -> int:
         return int(self.prompts.shape[0])
+
+    def subset(self, index: Sequence[int] | np.ndarray) -> TokenTask:
+        """The same task restricted to the prompts at ``index`` (in that order)."""
+        idx = np.asarray(list(index) if not isinstance(index, np.ndarray) else index, dtype=np.int64)
+        return dataclasses.replace(self, prompts=self.prompts[idx], answers=self.answers[idx])
 
     def reward(self, prompts: np.ndarray, completions: np.ndarray) -> np.ndarray:
         """Reward of each completion, shape ``(N,)`` floats in [0, 1]."""
