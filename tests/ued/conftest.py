@@ -11,7 +11,7 @@ from saddlepoint.envs.observations import symbolic_obs
 from saddlepoint.offline.dataset import TransitionDataset
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(scope="session", autouse=True)
 def _one_torch_thread():
     import torch
 
@@ -68,3 +68,11 @@ def narrow_dataset(narrow_levels):
 @pytest.fixture(scope="session")
 def broad_dataset():
     return walk_dataset(BROAD.sample_many(10, np.random.default_rng(1)), 2, 0.3, seed=1)
+
+
+@pytest.fixture(scope="session")
+def trained_world_model(narrow_dataset):
+    """(model, optimiser, metrics) of a world model fitted on ``narrow_dataset`` (shared by the UED tests)."""
+    from saddlepoint.ued.world_model import WorldModelConfig, train_world_model
+
+    return train_world_model(narrow_dataset, WorldModelConfig(updates=400, batch_size=256), seed=0)

@@ -16,8 +16,8 @@ FAST = WorldModelConfig(updates=400, batch_size=256)
 
 
 @pytest.fixture(scope="module")
-def trained(narrow_dataset):
-    return train_world_model(narrow_dataset, FAST, seed=0)
+def trained(trained_world_model):
+    return trained_world_model
 
 
 def test_decode_encode_round_trip(narrow_dataset):
@@ -35,7 +35,6 @@ def test_crops_treat_outside_as_wall():
     assert patch[0, 1, 4, 4] == 1 and patch[0, 1].sum() == 1
 
 
-@pytest.mark.slow
 def test_training_learns_dynamics_and_transfers(trained, narrow_dataset, broad_dataset):
     model, _, metrics = trained
     assert metrics["heldout_position_accuracy"] > 0.95
@@ -46,7 +45,6 @@ def test_training_learns_dynamics_and_transfers(trained, narrow_dataset, broad_d
     assert acc.shape == (16,) and acc[0] > 0.9 and np.nanmin(acc) > 0.6
 
 
-@pytest.mark.slow
 def test_untrained_model_is_worse(narrow_dataset, trained):
     untrained = one_step_accuracy(MazeWorldModel(FAST), narrow_dataset)["position_accuracy"]
     assert untrained < one_step_accuracy(trained[0], narrow_dataset)["position_accuracy"] - 0.3
@@ -68,3 +66,17 @@ def test_bad_inputs(narrow_dataset):
         WorldModelConfig(crop=3, window=5)
     with pytest.raises(InvalidInputError, match="symbolic"):
         decode_symbolic(np.zeros((2, 11, 11, 3)))
+
+
+def test_patch_conv_equals_conv2d():
+    from saddlepoint.ued.world_model import PatchConv
+
+    torch.manual_seed(0)
+    layer = PatchConv(2, 5, 5)
+    ref = torch.nn.Conv2d(2, 5, 3)
+    with torch.no_grad():
+        ref.weight.copy_(layer.weight)
+        ref.bias.copy_(layer.bias)
+    x = torch.randn(7, 2, 5, 5)
+    expected = ref(x).permute(0, 2, 3, 1).flatten(1)  # (B, positions, channels) order
+    torch.testing.assert_close(layer(x), expected)

@@ -12,7 +12,7 @@ Its input is the ``crop x crop`` patch of walls and goal around the agent (outsi
 counts as wall), the action (one-hot planes) and the episode's elapsed time ``t / max_steps``
 (the maze's reward ``1 - 0.9 t / T`` depends on it). Being local, the model is the same
 function of the neighbourhood on any layout, which is what lets it transfer from narrow
-training levels to unseen ones, and it is cheap: ~35k parameters, tens of thousands of
+training levels to unseen ones, and it is cheap: ~30k parameters, tens of thousands of
 imagined steps per second on two cores.
 
 Deviation from IMAC (arXiv 2509.13341): the paper's world model is a pixel diffusion model
@@ -48,9 +48,9 @@ class WorldModelConfig:
     window: int = 3
     """Side of the window of cells the next-position head ranges over (odd, <= crop)."""
     channels: int = 16
-    """Channels of the two 3x3 conv layers."""
+    """Output channels of the 3x3 conv layer."""
     hidden: int = 64
-    """Width of the linear layer before the heads."""
+    """Width of the last hidden layer before the heads (the one before it is twice as wide)."""
     max_steps: int = 64
     """T: episode length of the maze the data came from (scales the time input)."""
     lr: float = 3e-3
@@ -103,21 +103,54 @@ def encode_symbolic(walls: np.ndarray, goal: np.ndarray, agent: np.ndarray) -> n
     return obs
 
 
+class PatchConv(nn.Module):
+    """A 3x3 'valid' convolution over a small ``k x k`` patch as one gather and one matmul.
+
+    Same function as ``nn.Conv2d(c_in, c_out, 3)`` (tested against it), several times faster on
+    CPU for 5x5 inputs, where im2col overheads dominate torch's conv. (B, c_in, k, k) ->
+    (B, c_out * (k-2)^2), ordered (position, channel).
+    """
+
+    def __init__(self, c_in: int, c_out: int, k: int):
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(c_out, c_in, 3, 3))
+        self.bias = nn.Parameter(torch.empty(c_out))
+        ref = nn.Conv2d(c_in, c_out, 3)  # PyTorch's default initialisation
+        with torch.no_grad():
+            self.weight.copy_(ref.weight)
+            self.bias.copy_(ref.bias)
+        m = k - 2
+        ch, di, dj = torch.meshgrid(torch.arange(c_in), torch.arange(3), torch.arange(3), indexing="ij")
+        pi, pj = torch.meshgrid(torch.arange(m), torch.arange(m), indexing="ij")
+        idx = (ch.reshape(1, -1) * k * k + (pi.reshape(-1, 1) + di.reshape(1, -1)) * k
+               + pj.reshape(-1, 1) + dj.reshape(1, -1))
+        self.register_buffer("index", idx, persistent=False)  # (m*m, c_in*9)
+
+    def forward(self, x: "torch.Tensor") -> "torch.Tensor":
+        cols = x.flatten(1)[:, self.index]                     # (B, m*m, c_in*9)
+        out = cols @ self.weight.flatten(1).T + self.bias      # (B, m*m, c_out)
+        return out.flatten(1)
+
+
 class MazeWorldModel(nn.Module):
-    """Local conv world model: ``(walls, goal, agent, action, t) -> (position logits, reward, done logit)``."""
+    """Local conv world model: ``(walls, goal, agent, action, t) -> (position logits, reward, done logit)``.
+
+    A 3x3 conv over the ``crop x crop`` wall/goal patch, then an MLP that also reads the
+    action (one-hot) and the elapsed time.
+    """
 
     def __init__(self, config: WorldModelConfig = WorldModelConfig()):
         super().__init__()
         self.config = config
-        c, k = config.channels, config.crop
-        self.convs = nn.Sequential(
-            nn.Conv2d(2 + NUM_ACTIONS + 1, c, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(c, c, 3, padding=1), nn.ReLU(), nn.Flatten(),
-            nn.Linear(c * k * k, config.hidden), nn.ReLU(),
+        c, k, h = config.channels, config.crop, config.hidden
+        self.conv = PatchConv(2, c, k)
+        self.mlp = nn.Sequential(
+            nn.ReLU(), nn.Linear(c * (k - 2) ** 2 + NUM_ACTIONS + 1, 2 * h), nn.ReLU(),
+            nn.Linear(2 * h, h), nn.ReLU(),
         )
-        self.pos_head = nn.Linear(config.hidden, config.window ** 2)
-        self.reward_head = nn.Linear(config.hidden, 1)
-        self.done_head = nn.Linear(config.hidden, 1)
+        self.pos_head = nn.Linear(h, config.window ** 2)
+        self.reward_head = nn.Linear(h, 1)
+        self.done_head = nn.Linear(h, 1)
         r = config.window // 2
         offsets = torch.stack(torch.meshgrid(torch.arange(-r, r + 1), torch.arange(-r, r + 1), indexing="ij"), -1)
         self.register_buffer("offsets", offsets.reshape(-1, 2), persistent=False)
@@ -131,18 +164,16 @@ class MazeWorldModel(nn.Module):
         cells = agent[:, None, None, :] + self.crop_offsets[None]  # (B, k, k, 2)
         inside = ((cells >= 0) & (cells < n)).all(-1)
         rows, cols = cells[..., 0].clamp(0, n - 1), cells[..., 1].clamp(0, n - 1)
-        b = torch.arange(walls.shape[0])[:, None, None]
-        wall = torch.where(inside, walls[b, rows, cols].float(), torch.ones(()))
+        flat = walls.reshape(walls.shape[0], -1)
+        wall = torch.where(inside, flat.gather(1, (rows * n + cols).flatten(1)).view_as(rows).float(), 1.0)
         is_goal = ((cells == goal[:, None, None, :]).all(-1) & inside).float()
         return torch.stack([wall, is_goal], 1)
 
     def forward(self, patches: "torch.Tensor", actions: "torch.Tensor", time: "torch.Tensor"):
         """patches (B, 2, k, k), actions (B,) int, time (B,) in [0, 1] ->
         (position logits (B, window**2), reward (B,), done logits (B,))."""
-        k = self.config.crop
-        a = F.one_hot(actions.long(), NUM_ACTIONS).float()[:, :, None, None].expand(-1, -1, k, k)
-        t = time.float()[:, None, None, None].expand(-1, 1, k, k)
-        h = self.convs(torch.cat([patches, a, t], 1))
+        a = F.one_hot(actions.long(), NUM_ACTIONS).float()
+        h = self.mlp(torch.cat([self.conv(patches), a, time.float()[:, None]], 1))
         return self.pos_head(h), self.reward_head(h).squeeze(-1), self.done_head(h).squeeze(-1)
 
     def target_index(self, agent: "torch.Tensor", next_agent: "torch.Tensor") -> "torch.Tensor":
