@@ -1,5 +1,7 @@
 """The game zoo and the compiler: OpenSpiel's sizes, invariants, refusals, caching."""
 
+import time
+
 import numpy as np
 import pytest
 
@@ -87,15 +89,46 @@ def test_chance_weighted_payoff_sums_to_expected_value(kuhn):
 
 
 def test_too_large_game_is_refused_with_estimate():
-    with pytest.raises(GameTooLargeError, match=r"about .* histories .* of memory"):
+    with pytest.raises(GameTooLargeError, match=r"at least .* histories .* of memory"):
         compile_game(zoo.goofspiel())  # OpenSpiel's default: 13 cards, random prizes
     with pytest.raises(GameTooLargeError, match="max_histories"):
         compile_game(zoo.oshi_zumo(coins=4, size=1, horizon=6), max_histories=1000, cache=False)
 
 
-def test_knuth_estimate_is_exact_on_uniform_trees():
-    # Goofspiel with fixed prizes has the same branching along every path: the estimate is exact.
+def test_refusal_comes_before_building_the_tree():
+    # 1.58e7 histories (counted by a memoised walk): refused from the estimate, no tree built
+    # (it once ran 125 s and reached 6.4 GB first); OpenSpiel's default Oshi-Zumo is deep.
+    for game in (zoo.oshi_zumo(coins=6, size=2, horizon=8), zoo.oshi_zumo()):
+        t0 = time.perf_counter()
+        with pytest.raises(GameTooLargeError, match=r"histories \(~.* of memory\)"):
+            compile_game(game, cache=False)
+        assert time.perf_counter() - t0 < 5.0  # benchmarks/efg_speed.py times it: < 1 s
+
+
+# True history counts of every zoo game and parameter setting the tests use.
+TRUE_HISTORIES = {
+    "kuhn_poker": 58, "leduc_poker": 9457, "leduc_dummy": 468517, "liars_dice": 294883,
+    "liars_dice(dice_sides=3)": 1147, "goofspiel(num_cards=3)": 418,
+    "goofspiel(num_cards=4,imp_info=True)": 26773,
+    "goofspiel(num_cards=4,imp_info=True,points_order=descending)": 1077,
+    "oshi_zumo(coins=3,size=1,horizon=4)": 2046, "oshi_zumo(coins=4,size=1,horizon=6)": 60553,
+    "oshi_zumo(coins=6,size=2,horizon=8)": 15_756_040,
+}
+
+
+@pytest.mark.parametrize("spec", sorted(TRUE_HISTORIES))
+def test_size_estimate_within_2x_on_the_zoo(spec):
+    game = make_game(spec)
+    for seed in range(3):
+        ratio = estimate_num_histories(game, seed=seed) / TRUE_HISTORIES[spec]
+        assert 0.5 <= ratio <= 2.0, (spec, seed, ratio)
+
+
+def test_size_estimate_is_exact_on_uniform_trees():
+    # Goofspiel with fixed prizes has the same branching along every level: the estimate is exact.
     assert estimate_num_histories(zoo.goofspiel(num_cards=4, imp_info=True, points_order="descending")) == 1077
+    assert estimate_num_histories(zoo.goofspiel(num_cards=7, imp_info=True, points_order="descending"),
+                                  width=64) == 47_506_635
 
 
 def test_compile_cache_returns_same_object():

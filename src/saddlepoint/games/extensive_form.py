@@ -15,8 +15,8 @@ outcomes, ``child(action)``, ``returns()`` and an information-state key per play
 * a history table in breadth-first order (children contiguous) for sampling methods and for
   counting nodes visited.
 
-Games too large to hold in memory are refused before compiling, from a Knuth (1975) random-probe
-estimate of the number of histories. Compiled games are cached per game string.
+Games too large to hold in memory are refused before any tree is built, from a depth-stratified
+sampling estimate of the number of histories (:func:`estimate_num_histories`). Compiled games are cached per game string.
 """
 
 from __future__ import annotations
@@ -212,27 +212,51 @@ class CompiledGame:
 
 
 # --------------------------------------------------------------------------- size estimate
-def estimate_num_histories(game: Game, *, probes: int = 64, seed: int = 0, max_depth: int = 10_000) -> float:
-    """Knuth's (1975) unbiased estimate of the number of histories from random root-to-leaf probes.
+def estimate_num_histories(game: Game, *, width: int = 4096, seed: int = 0, max_depth: int = 10_000,
+                           stop_above: float = float("inf")) -> float:
+    """Unbiased estimate of the number of histories, without building the tree.
 
-    Each probe multiplies the branching factors met along a uniformly random path; the running
-    products summed over depth estimate the node count. Deterministic for a fixed ``seed``.
+    Depth-stratified sampling (a beam version of Knuth's 1975 probes, after Chen 1992): level by
+    level, the branching factor of each kept history is read, the level's size is estimated as
+    ``w_d * Σ branching``, and at most ``width`` of the next level's histories are kept,
+    uniformly without replacement, each standing for ``w_{d+1} = w_d * n / width`` histories
+    (Horvitz-Thompson). Exact when every level has at most ``width`` histories or a uniform
+    branching factor; costs at most ``width`` ``legal_actions`` and ``child`` calls per level.
+    Deterministic for a fixed ``seed``. Returns early, with the running (partial, so lower)
+    estimate, once that passes ``stop_above``.
     """
     rng = np.random.default_rng(seed)
-    total = 0.0
-    for _ in range(probes):
-        state, weight, count, depth = game.new_initial_state(), 1.0, 1.0, 0
-        while not state.is_terminal() and depth < max_depth:
-            if state.is_chance_node():
-                actions = [a for a, _ in state.chance_outcomes()]
-            else:
-                actions = state.legal_actions()
-            weight *= len(actions)
-            count += weight
-            state = state.child(actions[int(rng.integers(len(actions)))])
-            depth += 1
-        total += count
-    return total / probes
+    level = [game.new_initial_state()]
+    weight, total, depth = 1.0, 1.0, 0
+    while level and depth < max_depth:
+        actions = [_branches(state) for state in level]
+        counts = np.fromiter((len(a) for a in actions), dtype=np.int64, count=len(actions))
+        n = int(counts.sum())
+        if n == 0:
+            break
+        total += weight * n
+        if total > stop_above:
+            break
+        if n <= width:
+            picked = np.arange(n)
+        else:
+            picked = np.sort(rng.choice(n, size=width, replace=False))
+            weight *= n / width
+        ends = np.cumsum(counts)
+        parents = np.searchsorted(ends, picked, side="right")
+        offsets = picked - (ends[parents] - counts[parents])
+        level = [level[p].child(actions[p][o]) for p, o in zip(parents.tolist(), offsets.tolist())]
+        depth += 1
+    return total
+
+
+def _branches(state: State) -> Sequence[int]:
+    """The actions (chance outcomes included) leading out of ``state``; empty at terminals."""
+    if state.is_terminal():
+        return ()
+    if state.is_chance_node():
+        return [a for a, _ in state.chance_outcomes()]
+    return state.legal_actions()
 
 
 # --------------------------------------------------------------------------- compiler
@@ -256,10 +280,11 @@ def compile_game(game: Game, *, max_histories: int = DEFAULT_MAX_HISTORIES, cach
     if cache and key is not None and key in _CACHE:
         _CACHE.move_to_end(key)
         return _CACHE[key]
-    estimate = estimate_num_histories(game)
+    estimate = _estimate_for_limit(game, max_histories)
     if estimate > max_histories:
         raise GameTooLargeError(
-            f"game {key!r} is too large to compile: about {estimate:.3g} histories "
+            f"game {key!r} is too large to compile: {'at least' if estimate > 1000 * max_histories else 'about'} "
+            f"{estimate:.3g} histories "
             f"(~{_human_bytes(estimate * BYTES_PER_HISTORY)} of memory), above max_histories="
             f"{max_histories:,}; choose smaller parameters or raise max_histories")
     compiled = _compile(game, str(key), max_histories)
@@ -268,6 +293,15 @@ def compile_game(game: Game, *, max_histories: int = DEFAULT_MAX_HISTORIES, cach
         while len(_CACHE) > _CACHE_SIZE:
             _CACHE.popitem(last=False)
     return compiled
+
+
+def _estimate_for_limit(game: Game, limit: float) -> float:
+    """A quick narrow-beam estimate, refined with the full beam only when it lands within 4x of
+    ``limit`` (far from the limit the quick one decides, so refusals take well under a second)."""
+    quick = estimate_num_histories(game, width=512, stop_above=1000 * limit)
+    if limit / 4 <= quick <= 4 * limit:
+        return estimate_num_histories(game)
+    return quick
 
 
 def _human_bytes(n: float) -> str:
