@@ -136,7 +136,7 @@ EXPERIMENTS: dict[str, Entry] = {
                                  "works", "Offline RL (BC, CQL) generalisation gap on procedural mazes, PPO ceiling"),
     "offline-synthetic": Entry(None, "experiment", "planned",
                                "Synthetic data for offline RL (2508.12356)"),
-    "moa": Entry("saddlepoint.experiments.moa:run", "experiment", "works",
+    "moa": Entry("saddlepoint.experiments.moa:MoA", "experiment", "works",
                  "Deception in Mixture-of-Agents (2503.05856)"),
     "sweep": Entry("saddlepoint.experiments.sweep:SolverSweep", "experiment", "works",
                    "Games x solvers x seeds (use `saddlepoint sweep --games ... --algos ...`)"),

@@ -12,9 +12,10 @@ from saddlepoint.experiments import run_experiment
 def test_moa_smoke_writes_results_and_tier_a_claims(tmp_path):
     run = run_experiment("moa", preset="smoke", out=tmp_path, show_progress=False)
     summary = json.loads((run.path / "summary.json").read_text())
-    claims = summary["claims"]
+    claims = {c["claim"]: c for c in summary["claims"]}
     assert len(claims) == 5
-    assert summary["all_claims_passed"], [c for c in claims if not c["passed"]]
+    assert summary["all_claims_passed"], [c for c in claims.values() if not c["passed"]]
+    assert claims["one deceiver in layer 2 (000_003) lowers MoA accuracy"]["passed"]
     rows = run.metrics()
     arms = {tuple(r["arm"].split("/")) for r in rows}
     assert len(arms) == 16 and {r["seed"] for r in rows} == {0.0, 1.0}
@@ -29,6 +30,15 @@ def test_moa_smoke_writes_results_and_tier_a_claims(tmp_path):
     assert report.startswith("# Deception in Mixture-of-Agents") and "not evidence about LLMs" in report
     if (run.path / "figures" / "accuracy_tier_A.png").exists():
         assert "figures/accuracy_tier_A.png" in report
+
+
+def test_moa_is_registered_as_the_class_with_one_cell_per_seed():
+    from saddlepoint.experiments.moa import MoA, MoAPreset
+    from saddlepoint.registry import EXPERIMENTS
+
+    assert EXPERIMENTS["moa"].target == "saddlepoint.experiments.moa:MoA"
+    p = MoAPreset(seeds=(2, 5), train_items=10, test_items=10, tier_b_items=4)
+    assert [c.key for c in MoA().cells(p)] == ["A/seed=2", "A/seed=5", "B"]
 
 
 def test_moa_smoke_is_deterministic(tmp_path):

