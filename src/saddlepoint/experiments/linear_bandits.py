@@ -133,6 +133,7 @@ class LinearBandits(Experiment):
                                      scan_rho=(0.0, 0.1, 0.2, 0.3, 0.45, 0.6, 0.75, 0.9), batch_horizon=100_000),
     }
     timing_fields = frozenset({"seconds", "us_per_round", "seconds_per_round"})
+    criteria_commit = "3f89520c6abed374ae63a419c5fcc4d52de067cf"
 
     def config(self, preset: Preset) -> dict:
         return {"linear_if_D_above": LINEAR_D,
