@@ -167,6 +167,15 @@ class ImaginationVectorEnv:
         info["final_obs"] = final
         return self._obs.numpy().copy(), reward, terminated, truncated, info
 
+    def state_dict(self) -> dict[str, Any]:
+        """The generators' states (levels and positions are reset by ``set_levels``)."""
+        return {"rng": self.rng.bit_generator.state, "torch_generator": self._gen.get_state()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict`."""
+        self.rng.bit_generator.state = state["rng"]
+        self._gen.set_state(state["torch_generator"])
+
     def close(self) -> None:
         """Nothing to release (kept for the vector-env interface)."""
 

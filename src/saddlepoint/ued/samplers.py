@@ -328,3 +328,22 @@ class LevelSampler:
         self._index = {}
         for i, level in enumerate(self._levels):
             self._index.setdefault(level, i)
+
+
+def maze_edit(level, rng: np.random.Generator, max_tries: int = 20):
+    """ACCEL's edit of a :class:`~saddlepoint.envs.maze.MazeLevel`: add or remove one interior wall
+    (never on the start or goal), redrawn until the level stays solvable; after ``max_tries``
+    failed draws the level is returned unchanged."""
+    from saddlepoint.envs.maze import MazeLevel
+
+    n = level.size
+    for _ in range(max_tries):
+        cell = (int(rng.integers(1, n - 1)), int(rng.integers(1, n - 1)))
+        if cell in (level.start, level.goal):
+            continue
+        walls = np.array(level.walls)
+        walls[cell] = not walls[cell]
+        child = MazeLevel(walls, level.start, level.goal)
+        if child.is_solvable():
+            return child
+    return level
