@@ -16,6 +16,7 @@ environment's random generator (:func:`static_frame`); the agent is painted on t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -52,8 +53,8 @@ class VisualTheme:
     agent: Colour = (230, 50, 50)
     """Agent colour (r, g, b); the same in every named theme so the task reads the same."""
     noise: float = 0.0
-    """Cluttered background: per-pixel uniform noise of this amplitude (fraction of 255) added to
-    the floor colour, drawn per episode; 0 = flat floor. In [0, 1]."""
+    """Cluttered background: per-pixel uniform integer noise in [-a, a], a = round(noise * 255),
+    added to the floor colour (clipped), drawn per episode; 0 = flat floor. In [0, 1]."""
     distractors: int = 0
     """Number of distractor blobs (filled discs of radius 1-3 px in palette colours) painted on
     the floor per episode. In [0, 16]."""
@@ -166,29 +167,43 @@ def egocentric_obs(level: MazeLevel, pos: tuple[int, int], view_size: int = 5) -
     return padded[:, r:r + view_size, c:c + view_size].copy()
 
 
+@lru_cache(maxsize=4096)
+def _wall_pixels(level: MazeLevel, cell_px: int) -> np.ndarray:
+    """(H, W) bool: pixels of wall cells (cached per level)."""
+    return np.repeat(np.repeat(level.walls, cell_px, axis=0), cell_px, axis=1)
+
+
+@lru_cache(maxsize=64)
+def _pixel_grid(h: int) -> tuple[np.ndarray, np.ndarray]:
+    yy, xx = np.mgrid[0:h, 0:h]
+    return yy.astype(np.float64), xx.astype(np.float64)
+
+
 def static_frame(level: MazeLevel, theme: VisualTheme, rng: np.random.Generator | None,
                  cell_px: int = 3) -> np.ndarray:
     """(H, W, 3) uint8 frame without the agent: floor (flat or noisy), distractor blobs on floor
     pixels, walls and goal. ``rng`` draws the clutter (unused by a static theme)."""
     n = level.size
     h = n * cell_px
-    frame = np.empty((h, h, 3), dtype=np.uint8)
-    frame[:] = theme.background
     if not theme.is_static and rng is None:
         raise InvalidInputError(f"theme {theme.name!r} has per-episode clutter: pass an rng")
+    frame = np.empty((h, h, 3), dtype=np.uint8)
     if theme.noise > 0:
-        amp = theme.noise * 255.0
-        noisy = np.asarray(theme.background, dtype=np.float64) + rng.uniform(-amp, amp, size=(h, h, 3))
-        frame[:] = np.clip(noisy, 0, 255).astype(np.uint8)
+        amp = int(round(theme.noise * 255))
+        noisy = rng.integers(-amp, amp + 1, size=(h, h, 3), dtype=np.int16)
+        noisy += np.asarray(theme.background, dtype=np.int16)
+        np.clip(noisy, 0, 255, out=noisy)
+        frame[:] = noisy
+    else:
+        frame[:] = theme.background
     if theme.distractors > 0:
-        yy, xx = np.mgrid[0:h, 0:h]
-        for _ in range(theme.distractors):
-            cy, cx = rng.uniform(0, h, size=2)
-            rad = rng.uniform(1.0, 3.0)
-            colour = DISTRACTOR_PALETTE[rng.integers(len(DISTRACTOR_PALETTE))]
+        yy, xx = _pixel_grid(h)
+        centres = rng.uniform(0, h, size=(theme.distractors, 2))
+        radii = rng.uniform(1.0, 3.0, size=theme.distractors)
+        colours = DISTRACTOR_PALETTE[rng.integers(len(DISTRACTOR_PALETTE), size=theme.distractors)]
+        for (cy, cx), rad, colour in zip(centres, radii, colours):
             frame[(yy - cy) ** 2 + (xx - cx) ** 2 <= rad * rad] = colour
-    cells = np.kron(level.walls, np.ones((cell_px, cell_px), dtype=bool))
-    frame[cells] = theme.wall
+    frame[_wall_pixels(level, cell_px)] = theme.wall
     gr, gc = level.goal
     frame[gr * cell_px:(gr + 1) * cell_px, gc * cell_px:(gc + 1) * cell_px] = theme.goal
     return frame
