@@ -82,13 +82,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("solve", help="solve a game and report exploitability")
     p.add_argument("game", nargs="?", help="game name or string, e.g. 'random_zero_sum(m=10,n=10,seed=0)'")
     p.add_argument("--payoffs", type=Path, help="zero-sum payoff file (.npy, .csv, .json) instead of GAME")
-    p.add_argument("--algo", required=True, help="solver name (see `saddlepoint list`)")
-    p.add_argument("--iterations", type=_non_negative_int, default=1000, help="iterations (default 1000)")
+    p.add_argument("--algo", default=None, help="solver name (see `saddlepoint list`); required unless --resume")
+    p.add_argument("--iterations", type=_non_negative_int, default=None, help="iterations (default 1000)")
     p.add_argument("--eval-every", type=_positive_int, default=None,
                    help="evaluate every K iterations (default: ~50 log-spaced points)")
     p.add_argument("--seed", type=_non_negative_int, default=0, help="random seed (default 0)")
     p.add_argument("--json", action="store_true", help="print one JSON object to stdout")
     p.add_argument("--out", type=Path, default=None, help="also write a run directory under OUT")
+    p.add_argument("--checkpoint-every", type=_positive_int, default=None, metavar="N",
+                   help="extensive-form CFR/MCCFR: save the solver to the run directory every N iterations "
+                        "(needs --out)")
+    p.add_argument("--resume", type=Path, default=None, metavar="RUN_DIR",
+                   help="continue a checkpointed solve from its run directory (game, solver, seed from there)")
 
     p = sub.add_parser("reproduce", help="run a paper reproduction")
     p.add_argument("experiment", help="experiment name (see `saddlepoint list`)")
@@ -155,6 +160,11 @@ _MAX_PRINTED_PROBABILITIES = 2000
 def _cmd_solve(args: argparse.Namespace) -> int:
     from saddlepoint.registry import SOLVE_BACKENDS, SOLVERS, load, lookup
 
+    run = _checkpoint_run(args)
+    if args.algo is None:
+        raise InvalidInputError("give --algo (or --resume RUN_DIR)")
+    if args.iterations is None:
+        args.iterations = 1000
     game, kind = _load_game(args)
     algo = _LP_BY_KIND.get(kind, "lp") if args.algo == "lp" else args.algo
     entry = lookup(SOLVERS, algo, "solver")
@@ -164,14 +174,20 @@ def _cmd_solve(args: argparse.Namespace) -> int:
     backend = SOLVE_BACKENDS.get(kind)
     if backend is None:
         raise InvalidInputError(f"no solver backend for {kind} games yet")
+    options: dict[str, Any] = {}
+    if run is not None:
+        if kind != "efg":
+            raise InvalidInputError("--checkpoint-every and --resume work for extensive-form games only")
+        options = {"checkpoint": run.path / "checkpoint.npz", "checkpoint_every": args.checkpoint_every,
+                   "resume": run.path / "checkpoint.npz" if args.resume is not None else None}
     result = load(backend)(game, algo, iterations=args.iterations, seed=args.seed,
-                           eval_every=args.eval_every, show_progress=None if not args.json else False)
+                           eval_every=args.eval_every, show_progress=None if not args.json else False, **options)
     small = sum(np.size(s) for s in result.strategies) <= _MAX_PRINTED_PROBABILITIES
     summary = result.summary(include_strategies=small)
     if small and result.last_strategies is not None:  # last-iterate methods: the policy they end at
         summary["last_strategies"] = [np.asarray(s).tolist() for s in result.last_strategies]
-    if args.out is not None:
-        summary["run_dir"] = str(_write_solve_run(args, result, summary))
+    if args.out is not None or run is not None:
+        summary["run_dir"] = str(_write_solve_run(args, result, summary, run))
     if args.json:
         print(json.dumps(summary))
     else:
@@ -179,13 +195,43 @@ def _cmd_solve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_solve_run(args: argparse.Namespace, result: Any, summary: dict[str, Any]) -> Path:
+def _checkpoint_run(args: argparse.Namespace) -> Any:
+    """The run directory of a checkpointed solve (None without --checkpoint-every/--resume).
+    ``--resume`` takes the game, solver, seed and schedule from the run's ``config.json``
+    (``--iterations`` may raise the target)."""
+    from saddlepoint.results import RunDir, write_json
+
+    if args.resume is not None:
+        run = RunDir.open(args.resume)
+        saved = run.config()
+        if "checkpoint_every" not in saved:
+            raise InvalidInputError(f"{args.resume} is not a checkpointed solve (no checkpoint_every in config.json)")
+        for key in ("game", "algo"):
+            given = getattr(args, key)
+            if given is not None and given != saved[key]:
+                raise InvalidInputError(f"{args.resume} solved {key} {saved[key]!r}, not {given!r}")
+        args.game, args.algo, args.seed, args.eval_every = saved["game"], saved["algo"], saved["seed"], saved["eval_every"]
+        args.checkpoint_every = args.checkpoint_every or saved["checkpoint_every"]
+        if args.iterations is not None and args.iterations != saved["iterations"]:
+            write_json(run.path / "config.json", {**saved, "iterations": args.iterations})
+        args.iterations = args.iterations if args.iterations is not None else saved["iterations"]
+        return run
+    if args.checkpoint_every is None:
+        return None
+    if args.out is None or args.game is None or args.algo is None:
+        raise InvalidInputError("--checkpoint-every needs GAME, --algo and --out DIR")
+    config = {"game": args.game, "algo": args.algo, "iterations": 1000 if args.iterations is None else args.iterations,
+              "seed": args.seed, "eval_every": args.eval_every, "payoffs": None, "checkpoint_every": args.checkpoint_every}
+    return RunDir.create("solve", config, root=args.out)
+
+
+def _write_solve_run(args: argparse.Namespace, result: Any, summary: dict[str, Any], run: Any = None) -> Path:
     from saddlepoint.plotting import plot_metrics, plots_available
     from saddlepoint.results import RunDir
 
     config = {"game": result.game, "algo": result.algo, "iterations": args.iterations, "seed": args.seed,
               "eval_every": args.eval_every, "payoffs": args.payoffs}
-    run = RunDir.create("solve", config, root=args.out)
+    run = run or RunDir.create("solve", config, root=args.out)
     run.write_metrics([{"game": result.game, "algo": result.algo, "seed": args.seed, **row} for row in result.curve])
     run.write_summary(summary)
     if result.curve and plots_available():

@@ -271,6 +271,31 @@ class CFRSolver:
         """Exploitability (NashConv / 2) of the average strategies (see :meth:`nash_conv`)."""
         return 0.5 * self.nash_conv(restricted)
 
+    # ------------------------------------------------------------------ checkpoints
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Everything :meth:`load_state_dict` needs to continue exactly where this solver is
+        (copies): regrets, current and average strategies, the iteration and node counters."""
+        state = {"t": np.array(self._t), "weight": np.array(self._weight),
+                 "nodes_visited": np.array(self.nodes_visited)}
+        for p in (0, 1):
+            for name in ("regret", "sigma", "avg", "x"):
+                state[f"{name}{p}"] = getattr(self, f"_{name}")[p].copy()
+        return state
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        """Restore a :meth:`state_dict` taken from a solver of the same game and config."""
+        for p in (0, 1):
+            for name in ("regret", "sigma", "avg", "x"):
+                mine = getattr(self, f"_{name}")[p]
+                got = np.asarray(state[f"{name}{p}"], dtype=mine.dtype)
+                if got.shape != mine.shape:
+                    raise InvalidInputError(f"checkpoint does not fit this game: {name}{p} has shape "
+                                            f"{got.shape}, expected {mine.shape}")
+                mine[...] = got
+        self._t = int(state["t"])
+        self._weight = float(state["weight"])
+        self.nodes_visited = int(state["nodes_visited"])
+
     # ------------------------------------------------------------------ iteration
     def step(self) -> None:
         """One iteration: both players' regrets and averages are updated."""

@@ -16,6 +16,7 @@ the sampled trajectories (outcome sampling), as the double-oracle reference coun
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -102,6 +103,36 @@ class _MCCFRBase:
     def _avg_weights(self) -> tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError
 
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Everything :meth:`load_state_dict` needs to continue exactly where this sampler is:
+        regrets, average weights, the generator's state and the counters (copies)."""
+        regret, avg = self._tables()
+        return {"t": np.array(self._t), "nodes_visited": np.array(self.nodes_visited),
+                "rng": np.array(json.dumps(self.rng.bit_generator.state)),
+                "regret0": np.array(regret[0]), "regret1": np.array(regret[1]),
+                "avg0": np.array(avg[0]), "avg1": np.array(avg[1]), **self._extra_state()}
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        """Restore a :meth:`state_dict` taken from a sampler of the same game and config."""
+        for p, tp in enumerate(self.cg.players):
+            for name in ("regret", "avg"):
+                if np.shape(state[f"{name}{p}"]) != (tp.num_sequences,):
+                    raise InvalidInputError(f"checkpoint does not fit this game: {name}{p} has shape "
+                                            f"{np.shape(state[f'{name}{p}'])}, expected ({tp.num_sequences},)")
+        self._t = int(state["t"])
+        self.nodes_visited = int(state["nodes_visited"])
+        self.rng.bit_generator.state = json.loads(str(state["rng"]))
+        self._restore(state)
+
+    def _tables(self) -> tuple[list, list]:
+        raise NotImplementedError
+
+    def _extra_state(self) -> dict[str, np.ndarray]:
+        return {}
+
+    def _restore(self, state: dict[str, np.ndarray]) -> None:
+        raise NotImplementedError
+
 
 class _ListTables(_MCCFRBase):
     """The history table as Python lists: sampled walks touch a few histories each, where a
@@ -122,6 +153,17 @@ class _ListTables(_MCCFRBase):
 
     def _avg_weights(self) -> tuple[np.ndarray, np.ndarray]:
         return np.array(self._avg[0]), np.array(self._avg[1])
+
+    def _tables(self) -> tuple[list, list]:
+        return self._regret, self._avg
+
+    def _extra_state(self) -> dict[str, np.ndarray]:
+        return {"uniforms": np.array(self._uniforms, dtype=float)}
+
+    def _restore(self, state: dict[str, np.ndarray]) -> None:
+        self._regret = [np.asarray(state[f"regret{p}"], dtype=float).tolist() for p in (0, 1)]
+        self._avg = [np.asarray(state[f"avg{p}"], dtype=float).tolist() for p in (0, 1)]
+        self._uniforms = np.asarray(state["uniforms"], dtype=float).tolist()
 
     def _random(self) -> float:
         if not self._uniforms:
