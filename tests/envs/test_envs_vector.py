@@ -18,19 +18,23 @@ LEVELS = NARROW.sample_many(12, np.random.default_rng(0)) + BROAD.sample_many(4,
 STEP_RIGHT = MazeLevel.from_text("#####\n#SG.#\n#...#\n#...#\n#####")
 
 
-@pytest.mark.parametrize("obs_mode", ["symbolic", "egocentric", "rgb"])
-def test_vector_equals_single_env_step_for_step(obs_mode):
+@pytest.mark.parametrize("obs_mode, size, view_size", [
+    ("symbolic", 11, 5), ("egocentric", 11, 5), ("rgb", 11, 5),
+    ("symbolic", 9, 5), ("egocentric", 13, 3), ("egocentric", 9, 13), ("rgb", 13, 5)])
+def test_vector_equals_single_env_step_for_step(obs_mode, size, view_size):
     b, steps = 6, 120
     rng = np.random.default_rng(7)
-    seqs = [[LEVELS[i] for i in rng.integers(len(LEVELS), size=80)] for _ in range(b)]
+    pool = LEVELS if size == 11 else MazeGenerator(size=size, wall_density=0.15, path_length=(1, 8)).sample_many(
+        16, np.random.default_rng(size))
+    seqs = [[pool[i] for i in rng.integers(len(pool), size=80)] for _ in range(b)]
     vec_iters = [iter(s) for s in seqs]
-    vec = MazeVectorEnv(num_envs=b, max_steps=12, obs_mode=obs_mode, size=11, seed=0,
+    vec = MazeVectorEnv(num_envs=b, max_steps=12, obs_mode=obs_mode, size=size, seed=0, view_size=view_size,
                         level_fn=lambda i, _rng: next(vec_iters[i]), themes=TRAIN_THEMES[3])
     singles = []
     for s in seqs:
         it = iter(s)
-        singles.append(MazeEnv(level_fn=lambda _rng, it=it: next(it), size=11, max_steps=12,
-                               obs_mode=obs_mode, themes=TRAIN_THEMES[3]))
+        singles.append(MazeEnv(level_fn=lambda _rng, it=it: next(it), size=size, max_steps=12,
+                               obs_mode=obs_mode, themes=TRAIN_THEMES[3], view_size=view_size))
     obs, info = vec.reset()
     for i, env in enumerate(singles):
         o, inf = env.reset(seed=i)
