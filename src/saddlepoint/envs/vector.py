@@ -8,9 +8,10 @@ reset in the same step to a level from the level source (uniform over ``levels``
 vectorised; or a per-slot callback ``level_fn(env_index, rng)``, where level samplers plug in).
 
 Observation ownership: with ``copy=True`` (default) every returned array is a fresh copy. With
-``copy=False`` ``reset``/``step`` return read-only views of internal buffers that are overwritten
-by the next ``step``/``reset``/``set_levels``: copy what you keep (a rollout buffer that stores
-``obs`` at once needs no copy). This is gymnasium's ``copy`` convention for vector envs.
+``copy=False`` ``reset``/``step``/``set_levels`` return read-only views of internal buffers
+(observations, ``final_obs``, the ``level_key``/``level_index`` arrays) that are overwritten by
+the next call: copy what you keep (a rollout buffer that stores ``obs`` at once needs no copy).
+This is gymnasium's ``copy`` convention for vector envs.
 """
 
 from __future__ import annotations
@@ -67,8 +68,7 @@ class _LevelTable:
         if level.size != self.size:
             raise InvalidInputError(
                 f"level {key[:10]} has size {level.size}, but this simulator runs {self.size}x{self.size} levels")
-        if not level.is_solvable():
-            level.require_solvable()
+        level.require_solvable()
         r = len(self.levels)
         if r == self._cap:
             self._grow(max(16, 2 * self._cap))
@@ -191,7 +191,7 @@ class MazeVectorEnv:
         b, n = self.num_envs, self.size
         self._table = _LevelTable(n, self.view_size if obs_mode == "egocentric" else 0,
                                   max(int(max_cached_levels), len(self._levels) + 2 * b + 16))
-        self._list_index = {lv.key: i for i, lv in reversed(list(enumerate(self._levels)))}
+        self._index_of_key = {lv.key: i for i, lv in reversed(list(enumerate(self._levels)))}
         self._base_rows = np.array([self._table.row(lv, i) for i, lv in enumerate(self._levels)],
                                    dtype=np.int64)
         self._ar = np.arange(b)
@@ -352,7 +352,7 @@ class MazeVectorEnv:
         tl = self._table
         if len(tl) + len(levels) > tl.max_rows:
             self._compact()
-        index = self._list_index
+        index = self._index_of_key
         return np.array([tl.row(lv, index.get(lv.key, -1)) for lv in levels], dtype=np.int64)
 
     def _compact(self) -> None:
