@@ -76,7 +76,9 @@ __all__ = [
     "XODOConfig",
     "adado_window",
     "expand_masks",
+    "extend_uniform",
     "initial_masks",
+    "unreachable_sequences",
     "restricted_actions",
     "restricted_br_nodes",
     "restricted_game_size",
@@ -127,6 +129,37 @@ def _mask_reach(cg: CompiledGame, masks: Masks) -> tuple[np.ndarray, np.ndarray]
     return tuple(realization_plan(cg, p, np.asarray(masks[p], dtype=float)) > 0 for p in (0, 1))  # type: ignore[return-value]
 
 
+def unreachable_sequences(cg: CompiledGame, masks: Masks) -> Masks:
+    """Per player, a boolean ``(m_p,)`` marking the sequences of the infosets the restricted game
+    cannot reach (no history of the infoset is reached when both players keep to their masks)."""
+    reach = _mask_reach(cg, masks)
+    in_tree = reach[0][cg.h_seq[0]] & reach[1][cg.h_seq[1]]
+    out = []
+    for p in (0, 1):
+        tp = cg.players[p]
+        live = np.zeros(len(tp.infoset_first_seq), dtype=bool)
+        live[cg.h_infoset[in_tree & (cg.h_player == p)]] = True
+        dead = np.zeros(tp.num_sequences, dtype=bool)
+        dead[1:] = ~live[tp.seq_infoset[1:]]
+        out.append(dead)
+    return out[0], out[1]
+
+
+def extend_uniform(cg: CompiledGame, plans: tuple[np.ndarray, np.ndarray],
+                   unreachable: Masks) -> tuple[np.ndarray, np.ndarray]:
+    """Realization plans of restricted-game strategies extended by uniform play over *all*
+    actions A(I) at the infosets the restricted game cannot reach (``unreachable``, from
+    :func:`unreachable_sequences`): the extension the RMDO paper's best responses and
+    exploitability use. Elsewhere the behaviour is unchanged."""
+    out = []
+    for p in (0, 1):
+        b = behaviour_from_weights(cg, p, plans[p])
+        dead = unreachable[p]
+        b[dead] = 1.0 / cg.players[p].infoset_num_actions[cg.players[p].seq_infoset[dead]]
+        out.append(realization_plan(cg, p, b))
+    return out[0], out[1]
+
+
 def restricted_game_size(cg: CompiledGame, masks: Masks) -> dict[str, int]:
     """Sizes of the restricted game: ``infosets`` of both players met by a traversal of its tree
     (histories both masks reach), ``max_actions`` over them, ``histories`` (non-chance,
@@ -157,6 +190,7 @@ def restricted_br_nodes(cg: CompiledGame, player: int, opponent_plan: np.ndarray
 
 # --------------------------------------------------------------------------- configs
 _INNER = ("cfr_plus", "cfr", "mccfr_outcome")
+_UNREACHABLE = ("uniform_all", "allowed")
 _WINDOWS = ("adaptive", "fixed", "exploitability")
 
 
@@ -191,6 +225,11 @@ class RMDOConfig:
     """XDO's cap on one window's length."""
     exploration: float = 0.6
     """ε of outcome sampling (exploration at the traverser's infosets)."""
+    unreachable: str = "uniform_all"
+    """How σ̄_j plays at infosets the restricted game cannot reach, for the best responses and
+    the exploitability: ``uniform_all`` (uniform over all actions A(I), the paper notes'
+    extension) or ``allowed`` (what the inner solver leaves there: uniform over the allowed
+    actions)."""
 
     def __post_init__(self) -> None:
         check_positive_int("iterations", self.iterations)
@@ -198,6 +237,7 @@ class RMDOConfig:
             check_positive_int("max_nodes", self.max_nodes)
         check_choice("window", self.window, _WINDOWS)
         check_choice("inner", self.inner, _INNER)
+        check_choice("unreachable", self.unreachable, _UNREACHABLE)
         for name in ("period", "check_every", "max_window"):
             check_positive_int(name, getattr(self, name))
         for name in ("window_scale", "epsilon0", "exploration"):
@@ -387,7 +427,7 @@ class RMDO:
         self._masks: Masks = masks
         self._build(None)
         self.last_nash_conv = math.inf
-        self._output = self._solver.average_plans()
+        self._output = self._extended(self._solver.average_plans())
 
     # ------------------------------------------------------------------ accessors
     @property
@@ -436,6 +476,11 @@ class RMDO:
             inner = CFRPlusConfig() if c.inner == "cfr_plus" else CFRConfig()
             self._solver = CFRSolver(self.cg, inner, masks=self._masks, regrets=regrets)
         self._size = restricted_game_size(self.cg, self._masks)
+        self._unreachable = unreachable_sequences(self.cg, self._masks) if c.unreachable == "uniform_all" else None
+
+    def _extended(self, plans: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """σ̄ with the configured play at infosets the restricted game cannot reach."""
+        return plans if self._unreachable is None else extend_uniform(self.cg, plans, self._unreachable)
 
     def _retire_solver(self) -> None:
         self._done_nodes += self._solver.nodes_visited
@@ -462,7 +507,7 @@ class RMDO:
             if (c.window == "exploitability" and (ran - 1) % c.check_every == 0
                     and self._restricted_exploitability() < self.epsilon):
                 break
-        x, y = self._solver.average_plans()
+        x, y = self._extended(self._solver.average_plans())
         self._output = (x, y)
         br = (best_response(self.cg, 0, y), best_response(self.cg, 1, x))
         self._done_nodes += best_response_nodes(self.cg, 0, y) + best_response_nodes(self.cg, 1, x)
