@@ -22,6 +22,14 @@ def test_check_env_passes(obs_mode):
     assert messages == []
 
 
+@pytest.mark.slow                                           # imports torch through SB3
+def test_stable_baselines3_env_checker_passes():
+    from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+    for obs_mode in ("symbolic", "rgb"):
+        sb3_check_env(MazeEnv(obs_mode=obs_mode, cell_px=4), warn=False)   # raises on a failure
+
+
 def test_registered_make_and_make_vec():
     assert ENV_ID in gym.registry
     env = gym.make(ENV_ID, levels=BROAD.sample_many(3, np.random.default_rng(0)), obs_mode="rgb")
