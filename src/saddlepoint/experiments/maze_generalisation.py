@@ -129,7 +129,7 @@ class MazeGeneralisation(Experiment):
                                           batch_size=64),
         "paper": MazeGeneralisationPreset(seeds=(0, 1, 2)),
     }
-    criteria_commit = None
+    criteria_commit = "74ce3d68d0ae8c2910d85f83dfdb207dcdbdb94b"
     timing_fields = frozenset({"seconds", "train_seconds", "steps_per_second"})
 
     def config(self, preset: Preset) -> dict:
@@ -140,7 +140,7 @@ class MazeGeneralisation(Experiment):
 
     def run_cell(self, p: MazeGeneralisationPreset, cell: Cell) -> list[dict]:
         torch = require("torch", "torch")
-        from saddlepoint.rl.evaluate import GreedyPolicy, evaluate_policy
+        from saddlepoint.rl.evaluate import GreedyPolicy, SampledPolicy, evaluate_policy
 
         torch.set_num_threads(1)
         arm, seed = cell.params["arm"], cell.seed
@@ -174,7 +174,9 @@ class MazeGeneralisation(Experiment):
                       "rollout_success": h["success_rate"]} for h in result.history]
             rows.append({"section": "train", "arm": arm, "seed": seed, "steps_per_second": result.steps_per_second})
         train_seconds = time.perf_counter() - start
-        policy = GreedyPolicy(result.network)
+        # BC and CQL act greedily (argmax of logits / Q-values); PPO samples from its stochastic policy,
+        # the policy it was trained as (its greedy version loops in mazes it half-solves).
+        policy = SampledPolicy(result.network) if arm == "ppo" else GreedyPolicy(result.network)
         for name, levels in sets.items():
             ev = evaluate_policy(policy, levels, max_steps=p.max_steps, seed=1000 + seed)
             rows.append({"section": "eval", "arm": arm, "seed": seed, "level_set": name, "levels": len(levels),
@@ -258,7 +260,8 @@ def _intro(p: MazeGeneralisationPreset) -> list[str]:
         f"{p.cql_alpha}, target copy every {p.cql_target_update} steps): {p.cql_steps} steps; batch "
         f"{p.batch_size}. PPO (online ceiling on the training levels): {p.ppo_steps} env steps, "
         f"{p.ppo_envs} envs x {p.ppo_rollout}. Conv encoder channels {list(p.channels)}, strides "
-        f"{list(p.strides)}, hidden {p.hidden} for every agent. One greedy episode per level. Seeds "
+        f"{list(p.strides)}, hidden {p.hidden} for every agent. One episode per level (BC and CQL greedy, PPO sampling "
+        f"its stochastic policy). Seeds "
         f"{list(p.seeds)} (training seeds; the levels and the dataset are fixed by data_seed {p.data_seed}).\n",
     ]
 

@@ -137,12 +137,14 @@ class PPOResult:
 
 
 def train_ppo(levels: Sequence | None, config: PPOConfig = PPOConfig(), seed: int = 0, *,
-              level_fn: Callable | None = None, show_progress: bool | None = None) -> PPOResult:
-    """Train PPO on ``levels`` (uniform auto-reset) or on levels drawn by ``level_fn(env_index, rng)``."""
+              level_fn: Callable | None = None, size: int | None = None,
+              show_progress: bool | None = None) -> PPOResult:
+    """Train PPO on ``levels`` (uniform auto-reset) or on levels drawn by ``level_fn(env_index, rng)``
+    (give the grid ``size`` when there are no ``levels``)."""
     from saddlepoint.envs.vector import MazeVectorEnv
 
     env = MazeVectorEnv(levels, num_envs=config.num_envs, max_steps=config.max_steps, obs_mode=config.obs_mode,
-                        level_fn=level_fn, seed=int(seed))
+                        level_fn=level_fn, seed=int(seed), size=size)
     obs, _ = env.reset(seed=int(seed))
     net = seeded(seed, ActorCritic, obs.shape[1:], 4, config.network)
     opt = torch.optim.Adam(net.parameters(), lr=config.lr, eps=1e-5)
