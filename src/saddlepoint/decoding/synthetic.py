@@ -23,7 +23,7 @@ from saddlepoint.errors import InvalidInputError, require
 
 __all__ = [
     "MarkovTask", "make_task", "sample_sequences", "symbol_tokenizer", "tiny_gpt2", "train_lm",
-    "SymbolShare", "DistinctRatio", "task_rewards", "reward_filtered_sft",
+    "SymbolShare", "DistinctRatio", "task_rewards", "reward_filtered_sft", "train_expert",
 ]
 
 PAD, EOS, UNK = "<pad>", "<eos>", "<unk>"
@@ -184,3 +184,41 @@ def reward_filtered_sft(base, tokenizer, prompts: Sequence[str], responses: Sequ
     train_lm(model, tokenizer, [f"{prompts[i]} {responses[i]}".strip() for i in order], steps=steps, lr=lr,
              batch_size=batch_size, seed=seed)
     return model
+
+
+def train_expert(base, tokenizer, prompts: Sequence[torch.Tensor], reward, scale: tuple[float, float],
+                 check_prompts: Sequence[torch.Tensor], rng: np.random.Generator, *, target_sd: float = 1.0,
+                 max_rounds: int = 8, samples_per_prompt: int = 8, max_new_tokens: int = 16,
+                 keep_fraction: float = 0.25, steps: int = 100, lr: float = 1e-3, batch_size: int = 32,
+                 seed: int = 0):
+    """A single-objective expert for MOD: rounds of reward-filtered SFT on the expert's own
+    samples (round 1 on pi_ref's), until its mean ``reward`` on ``check_prompts`` is at least
+    ``target_sd`` reference standard deviations above the reference mean (``scale`` = (mean, s.d.)
+    of the reward under pi_ref), or ``max_rounds`` rounds have run.
+
+    Returns the expert and its history: ``improvement_sd`` (the last measurement, in reference
+    s.d.), ``per_round``, ``rounds`` and ``reached`` (improvement >= target).
+    """
+    from saddlepoint.decoding.policy import CausalPolicy
+    from saddlepoint.decoding.values import sample_reference
+
+    check_positive_int("max_rounds", max_rounds)
+    check_positive("target_sd", target_sd, allow_zero=True)
+    loc, sd = float(scale[0]), float(scale[1])
+    if not sd > 0:
+        raise InvalidInputError(f"scale must be (mean, s.d.) with s.d. > 0, got {scale!r}")
+    model, per_round = base, []
+    prompt_texts = [tokenizer.decode(torch.as_tensor(x).view(-1).tolist()) for x in prompts
+                    for _ in range(samples_per_prompt)]
+    for r in range(max_rounds):
+        texts = sample_reference(CausalPolicy(model), tokenizer, prompts, samples_per_prompt, max_new_tokens, rng)
+        model = reward_filtered_sft(model, tokenizer, prompt_texts, texts, np.asarray(reward(texts)),
+                                    keep_fraction=keep_fraction, steps=steps, lr=lr, batch_size=batch_size,
+                                    seed=seed + r)
+        check = sample_reference(CausalPolicy(model), tokenizer, check_prompts, samples_per_prompt, max_new_tokens,
+                                 rng)
+        per_round.append((float(np.mean(reward(check))) - loc) / sd)
+        if per_round[-1] >= target_sd:
+            break
+    return model, {"improvement_sd": per_round[-1], "per_round": per_round, "rounds": len(per_round),
+                   "reached": bool(per_round[-1] >= target_sd)}

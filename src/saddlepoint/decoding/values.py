@@ -35,12 +35,54 @@ from saddlepoint.errors import InvalidInputError
 from saddlepoint.progress import progress
 
 __all__ = ["RewardValues", "MonteCarloValues", "ValueHeads", "HeadValues", "ValueTrainingConfig",
-           "train_value_heads", "score"]
+           "train_value_heads", "score", "sample_reference", "scale_from_scores", "reference_scale"]
 
 
 def score(rewards: Sequence[RewardModel], texts: Sequence[str]) -> np.ndarray:
     """(N, G) matrix of the G rewards of N texts."""
     return np.stack([np.asarray(r(list(texts)), dtype=float) for r in rewards], axis=1)
+
+
+def sample_reference(policy: Any, tokenizer: Any, prompts: Sequence[torch.Tensor], samples_per_prompt: int,
+                     max_new_tokens: int, rng: np.random.Generator, temperature: float = 1.0) -> list[str]:
+    """``samples_per_prompt`` responses of ``policy`` (pi_ref, or an expert) to each prompt, in prompt order."""
+    from saddlepoint.decoding.engine import BlockwiseDecoder, DecodeConfig
+    from saddlepoint.decoding.rules import ReferenceRule
+
+    check_positive_int("samples_per_prompt", samples_per_prompt)
+    sampler = BlockwiseDecoder(policy, tokenizer, ReferenceRule(),
+                               DecodeConfig(1, max_new_tokens, max_new_tokens, temperature=temperature))
+    return [sampler.decode(x, rng).text for x in prompts for _ in range(samples_per_prompt)]
+
+
+def scale_from_scores(scores: np.ndarray, names: Sequence[str] = (), min_scale: float = 1e-6
+                      ) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Per-objective (mean, s.d.) of an (N, G) score matrix: the ``value_scale`` that
+    standardises the objectives (``(r - mean) / sd``) so that none dominates the min-max by scale.
+
+    An objective whose s.d. is below ``min_scale`` cannot be standardised: InvalidInputError
+    (named by ``names`` when given).
+    """
+    a = np.asarray(scores, dtype=float)
+    if a.ndim != 2 or a.shape[0] < 2:
+        raise InvalidInputError(f"scale_from_scores needs an (N, G) matrix with N >= 2, got shape {a.shape}")
+    loc, sd = a.mean(axis=0), a.std(axis=0, ddof=1)
+    flat = [names[g] if g < len(names) else str(g) for g in np.flatnonzero(~(sd >= min_scale))]
+    if flat:
+        raise InvalidInputError(f"objective(s) {', '.join(flat)} are constant under the reference samples "
+                                f"(s.d. < {min_scale:g}); they cannot be standardised")
+    return tuple(float(x) for x in loc), tuple(float(x) for x in sd)
+
+
+def reference_scale(policy: Any, tokenizer: Any, prompts: Sequence[torch.Tensor], rewards: Sequence[RewardModel],
+                    rng: np.random.Generator, samples_per_prompt: int = 8, max_new_tokens: int = 32,
+                    temperature: float = 1.0) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Standardisation of the objectives under pi_ref: (mean, s.d.) of each reward over
+    ``samples_per_prompt`` reference responses per prompt. Pass it as ``value_scale`` to the
+    rules (``RobustRule``, ``FixedWeightsRule``, ``MaxMinRule``) and standardise final rewards
+    with :func:`saddlepoint.decoding.rules.standardise` to read results on the same scale."""
+    texts = sample_reference(policy, tokenizer, prompts, samples_per_prompt, max_new_tokens, rng, temperature)
+    return scale_from_scores(score(rewards, texts), [r.name for r in rewards])
 
 
 class RewardValues:
