@@ -187,7 +187,7 @@ class IMAC(Experiment):
                             offline_steps=150),
         "paper": IMACPreset(seeds=(0, 1, 2), updates=200, offline_steps=2000),
     }
-    criteria_commit = None
+    criteria_commit = "282037b207abf6d913f4937bda7d926f614fe407"
 
     def config(self, p: IMACPreset) -> dict:
         return {"ppo": dataclasses.asdict(_ppo(p)),
