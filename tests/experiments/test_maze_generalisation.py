@@ -17,7 +17,7 @@ def test_registry_and_cells():
     paper = exp.presets["paper"]
     assert paper.seeds == (0, 1, 2) and paper.train_levels == 200 and paper.transitions == 50_000
     keys = [c.key for c in exp.cells(paper)]
-    assert len(keys) == len(set(keys)) == 9 and keys[0] == "bc/seed=0"
+    assert len(keys) == len(set(keys)) == 9 and keys[0] == "ppo/seed=0"
 
 
 def test_level_sets_are_disjoint_and_seeded():

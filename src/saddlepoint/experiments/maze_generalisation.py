@@ -136,7 +136,8 @@ class MazeGeneralisation(Experiment):
         return {"criterion": CRITERION, "behaviours": {"expert": 0.1, "medium": 0.5, "random": 1.0}}
 
     def cells(self, p: MazeGeneralisationPreset) -> list[Cell]:
-        return [Cell(f"{arm}/seed={s}", seed=s, params={"arm": arm}) for arm in ARMS for s in p.seeds]
+        # PPO (the longest cells) first, so a process pool starts them early.
+        return [Cell(f"{arm}/seed={s}", seed=s, params={"arm": arm}) for arm in ("ppo", "cql", "bc") for s in p.seeds]
 
     def run_cell(self, p: MazeGeneralisationPreset, cell: Cell) -> list[dict]:
         torch = require("torch", "torch")
