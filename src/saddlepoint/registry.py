@@ -135,7 +135,7 @@ EXPERIMENTS: dict[str, Entry] = {
                   "Imagined autocurricula (2509.13341)"),
     "maze-generalisation": Entry("saddlepoint.experiments.maze_generalisation:MazeGeneralisation", "experiment",
                                  "works", "Offline RL (BC, CQL) generalisation gap on procedural mazes, PPO ceiling"),
-    "offline-synthetic": Entry(None, "experiment", "planned",
+    "offline-synthetic": Entry("saddlepoint.experiments.offline_synthetic:OfflineSynthetic", "experiment", "works",
                                "Synthetic data for offline RL (2508.12356)"),
     "moa": Entry("saddlepoint.experiments.moa:MoA", "experiment", "works",
                  "Deception in Mixture-of-Agents (2503.05856)"),
