@@ -194,6 +194,7 @@ class OfflineSynthetic(Experiment):
 
     name = NAME
     title = "Synthetic offline data for zero-shot visual generalisation"
+    criteria_commit = "8daa64e"
     presets = {
         "smoke": OfflineSyntheticPreset(
             seeds=(0, 1), n_train_levels=20, n_test_levels=10, n_transitions=1000, base_steps=100,
