@@ -63,6 +63,22 @@ def test_epsilon_policies():
     assert set(EpsilonBFSPolicy(0.0).act(env, rng).tolist()) <= {1, 2}
 
 
+def test_env_mask_path_equals_level_path():
+    levels = BROAD.sample_many(20, np.random.default_rng(2)) + held_out_mazes(11)
+    env = MazeVectorEnv(levels, num_envs=48, seed=0)
+    env.reset()
+    step_rng = np.random.default_rng(5)
+    for _ in range(30):
+        expected = np.stack([lv.optimal_action_mask[tuple(p)] for lv, p in zip(env.levels, env.agent_pos)])
+        assert np.array_equal(env.optimal_action_mask(), expected)
+        for eps in (0.0, 0.3, 1.0):
+            pol = EpsilonBFSPolicy(eps)
+            a = pol.act(env, np.random.default_rng(9))
+            b = pol(env.levels, env.agent_pos, np.random.default_rng(9))
+            assert np.array_equal(a, b)
+        env.step(step_rng.integers(0, 4, size=48))
+
+
 def test_policy_bad_inputs():
     rng = np.random.default_rng(0)
     with pytest.raises(InvalidInputError, match="epsilon"):

@@ -48,10 +48,16 @@ def optimal_actions(levels: Sequence[MazeLevel], positions: np.ndarray,
         m = np.stack([_flat_mask(lv) for lv in levels])[np.arange(len(levels)), cells]   # (B, 4)
     else:
         m = np.stack([_flat_mask(lv)[c] for lv, c in zip(levels, cells)])
+    return choose_optimal(m, rng)
+
+
+def choose_optimal(mask: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+    """(B,) int64 actions from a (B, 4) bool mask of optimal actions: the first one, or a
+    uniform one with ``rng``; a row with no optimal action gives 0, or a uniform action."""
     if rng is None:
-        return np.argmax(m, axis=1).astype(np.int64)
-    allowed = m | ~m.any(axis=1, keepdims=True)        # nothing optimal: every action allowed
-    score = rng.random(m.shape)
+        return np.argmax(mask, axis=1).astype(np.int64)
+    allowed = mask | ~mask.any(axis=1, keepdims=True)  # nothing optimal: every action allowed
+    score = rng.random(mask.shape)
     score[~allowed] = -1.0
     return np.argmax(score, axis=1).astype(np.int64)
 
@@ -83,8 +89,12 @@ class EpsilonBFSPolicy:
         return epsilon_greedy(optimal_actions(levels, positions, rng), self.epsilon, rng)
 
     def act(self, env, rng: np.random.Generator) -> np.ndarray:
-        """Actions for every slot of a vector env (uses ``env.levels`` and ``env.agent_pos``)."""
-        return self(env.levels, env.agent_pos, rng)
+        """Actions for every slot of a :class:`~saddlepoint.envs.vector.MazeVectorEnv` (from its
+        precomputed ``optimal_action_mask()``; same distribution as calling the policy on
+        ``env.levels`` and ``env.agent_pos``)."""
+        if self.epsilon >= 1.0:
+            return rng.integers(0, 4, size=env.num_envs).astype(np.int64)
+        return epsilon_greedy(choose_optimal(env.optimal_action_mask(), rng), self.epsilon, rng)
 
     def __repr__(self) -> str:
         return f"EpsilonBFSPolicy(epsilon={self.epsilon})"

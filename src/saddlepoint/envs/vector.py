@@ -49,6 +49,7 @@ class _LevelTable:
         self.start = np.zeros(0, dtype=np.int64)
         # egocentric windows: (rows, N*N * 3*k*k) uint8, one (3, k, k) window per agent cell
         self.ego = np.zeros((0, self.nn * 3 * view_size * view_size), dtype=np.uint8)
+        self.optimal = np.zeros((0, self.nn * 4), dtype=bool)   # BFS-optimal actions per cell
         self.keys = np.zeros(0, dtype=object)
         self.list_index = np.zeros(0, dtype=np.int64)  # index in the env's ``levels`` or -1
 
@@ -83,6 +84,7 @@ class _LevelTable:
         self.template[r] = 0.0
         self.template[r, :nn] = level.walls.ravel()
         self.template[r, nn + level.goal[0] * n + level.goal[1]] = 1.0
+        self.optimal[r] = level.optimal_action_mask.reshape(-1)
         self.goal[r] = level.goal[0] * n + level.goal[1]
         self.start[r] = level.start[0] * n + level.start[1]
         if self.view_size:
@@ -104,7 +106,7 @@ class _LevelTable:
         return r
 
     def _grow(self, cap: int) -> None:
-        for name in ("move", "template", "goal", "start", "ego", "keys", "list_index"):
+        for name in ("move", "template", "optimal", "goal", "start", "ego", "keys", "list_index"):
             old = getattr(self, name)
             new = np.zeros((cap,) + old.shape[1:], dtype=old.dtype)
             new[:len(old)] = old
@@ -115,7 +117,7 @@ class _LevelTable:
         """Keep only the rows in ``keep`` (sorted unique); return the old-to-new row map."""
         remap = np.full(len(self.levels), -1, dtype=np.int64)
         remap[keep] = np.arange(len(keep))
-        for name in ("move", "template", "goal", "start", "ego", "keys", "list_index"):
+        for name in ("move", "template", "optimal", "goal", "start", "ego", "keys", "list_index"):
             arr = getattr(self, name)
             arr[:len(keep)] = arr[keep]
         self.levels = [self.levels[i] for i in keep]
@@ -238,6 +240,12 @@ class MazeVectorEnv:
     def agent_pos(self) -> np.ndarray:
         """(B, 2) int64 (row, col) of each agent (a copy)."""
         return np.stack(np.divmod(self._pos, self.size), axis=1)
+
+    def optimal_action_mask(self) -> np.ndarray:
+        """(B, 4) bool: the actions that bring each agent one step closer to its goal (BFS);
+        see :mod:`saddlepoint.envs.policies`."""
+        tl = self._table
+        return tl.optimal.reshape(-1, 4)[self._row * tl.nn + self._pos]
 
     @property
     def elapsed_steps(self) -> np.ndarray:
