@@ -43,7 +43,7 @@ class _LevelTable:
         self.rows: dict[str, int] = {}
         self.levels: list[MazeLevel] = []
         self._cap = 0
-        self.move = np.zeros((0, self.nn * 4), dtype=np.int64)    # next flat position
+        self.move = np.zeros((0, self.nn * 4), dtype=np.int32)    # next flat position
         self.template = np.zeros((0, 3 * self.nn), dtype=np.float32)  # wall, goal channels
         self.goal = np.zeros(0, dtype=np.int64)
         self.start = np.zeros(0, dtype=np.int64)
@@ -160,7 +160,7 @@ class MazeVectorEnv:
     max_cached_levels:
         Bound on the distinct levels kept in the precomputed table; when reached, the table is
         compacted to the levels in use (relevant for generators that make a fresh level per
-        episode).
+        episode). A level takes about 4 KB at N = 11 (13 KB in the egocentric mode).
     """
 
     def __init__(self, levels: Sequence[MazeLevel] | None = None, *, num_envs: int,
