@@ -100,7 +100,7 @@ def _levels(n_train: int, n_test: int, seed: int) -> tuple[tuple, tuple]:
     return tuple(levels[:n_train]), tuple(levels[n_train:])
 
 
-def _collect(levels, themes, n: int, epsilon: float, max_steps: int, seed: int) -> dict[str, np.ndarray]:
+def collect_themed(levels, themes, n: int, epsilon: float, max_steps: int, seed: int) -> dict[str, np.ndarray]:
     """``n`` RGB transitions of the epsilon-BFS expert under ``themes`` (uint8 channel-last)."""
     from saddlepoint.envs.policies import EpsilonBFSPolicy
     from saddlepoint.envs.vector import MazeVectorEnv
@@ -201,9 +201,9 @@ class OfflineSynthetic(Experiment):
             finetune_steps=100, latent_dim=16, edm_width=64, edm_blocks=2, edm_train_steps=100, edm_steps=8,
             eval_episodes=1, probe_transitions=200, n_boot=50),
         "paper": OfflineSyntheticPreset(
-            seeds=(0, 1, 2), n_train_levels=100, n_test_levels=50, n_transitions=10_000, base_steps=1500,
-            finetune_steps=1000, edm_width=256, edm_blocks=3, edm_train_steps=1000, edm_steps=32,
-            eval_episodes=2, probe_transitions=1000),
+            seeds=(0, 1, 2), n_train_levels=100, n_test_levels=50, n_transitions=5000, base_steps=1000,
+            finetune_steps=500, edm_width=256, edm_blocks=3, edm_train_steps=500, edm_steps=32,
+            eval_episodes=1, probe_transitions=500),
     }
     timing_fields = frozenset({"seconds", "base_seconds", "augment_seconds", "edm_fit_seconds",
                                "edm_sample_seconds", "finetune_seconds"})
@@ -235,7 +235,7 @@ class OfflineSynthetic(Experiment):
         algo, seed = cell.params["algo"], cell.seed
         rng = np.random.default_rng([seed, 0 if algo == "bc" else 1])
         train_levels, test_levels = _levels(p.n_train_levels, p.n_test_levels, seed)
-        data = _collect(train_levels, TRAIN_THEMES, p.n_transitions, p.epsilon, p.max_steps, seed)
+        data = collect_themed(train_levels, TRAIN_THEMES, p.n_transitions, p.epsilon, p.max_steps, seed)
         fields = [data[k] for k in ("obs", "actions", "rewards", "next_obs", "terminated")]
         t0 = time.perf_counter()
         agent_cfg = AgentConfig(algo=algo, latent_dim=p.latent_dim)
@@ -271,11 +271,11 @@ class OfflineSynthetic(Experiment):
         arms = {"Baseline": real, "Upsampled": synthetic["Upsampled"], "Augmented": real_aug,
                 "Augmented+Upsampled": synthetic["Augmented+Upsampled"], "Augmented-large": large}
 
-        probes = {"train": _collect(train_levels, TRAIN_THEMES, p.probe_transitions, p.epsilon, p.max_steps,
+        probes = {"train": collect_themed(train_levels, TRAIN_THEMES, p.probe_transitions, p.epsilon, p.max_steps,
                                     seed + 1000)["obs"],
-                  "visual": _collect(train_levels, TEST_THEMES, p.probe_transitions, p.epsilon, p.max_steps,
+                  "visual": collect_themed(train_levels, TEST_THEMES, p.probe_transitions, p.epsilon, p.max_steps,
                                      seed + 2000)["obs"],
-                  "layout": _collect(test_levels, TEST_THEMES, p.probe_transitions, p.epsilon, p.max_steps,
+                  "layout": collect_themed(test_levels, TEST_THEMES, p.probe_transitions, p.epsilon, p.max_steps,
                                      seed + 3000)["obs"]}
         rows = []
         ft_cfg = TrainConfig(steps=p.finetune_steps, batch_size=p.batch_size)
