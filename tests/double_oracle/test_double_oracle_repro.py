@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 
 from saddlepoint.experiments import adado, run_experiment
@@ -20,16 +21,42 @@ def test_nodes_to_threshold():
     assert adado.nodes_to(c, 1e-5) == math.inf
 
 
-def final(curve):
-    return {f"nodes_to_{t:g}": adado.nodes_to(curve, t) for t in adado.THRESHOLDS}
+def test_mccfr_nodes_to_extrapolates_a_run_that_stops_short():
+    reached = {"nodes_to_0.005": 400.0, "nodes_visited": 1000, "exploitability": 0.004}
+    assert adado.mccfr_nodes_to(reached, 0.005) == (400.0, True)
+    short = {"nodes_to_0.005": math.inf, "nodes_visited": 1000, "exploitability": 0.05}
+    nodes, measured = adado.mccfr_nodes_to(short, 0.005)
+    assert not measured and nodes == pytest.approx(1000 * 100)
 
 
-def test_claim_threshold_prefers_1e3_then_smallest_reached():
-    good = final(rows([(10, 1e-4)]))
-    poor = final(rows([(10, 0.3), (20, 0.05)]))
-    assert adado.claim_threshold(good, poor) == 1e-3
-    assert adado.claim_threshold(poor, poor) == 0.09
-    assert adado.claim_threshold(final(rows([(1, 0.9)])), final(rows([(1, 0.8)]))) == 0.5
+def test_beats_counts_a_threshold_only_the_first_reaches_and_nothing_when_neither_does():
+    assert adado.beats(10.0, math.inf) and adado.beats(10.0, 20.0)
+    assert not adado.beats(math.inf, math.inf) and not adado.beats(20.0, 10.0) and not adado.beats(10.0, 10.0)
+
+
+def test_support_shares_fall_with_the_level():
+    from saddlepoint.games import zoo
+    from saddlepoint.games.extensive_form import compile_game
+
+    cg = compile_game(zoo.kuhn_poker())
+    uniform = tuple(tp.uniform() for tp in cg.players)
+    sup = adado.support(cg, uniform)
+    assert sup["support_gt_0"] == 1.0 and sup["support_gt_0.1"] == 1.0  # Kuhn: two actions, 0.5 each
+    pure = tuple(np.where(np.arange(tp.num_sequences) % 2 == 0, 1.0, 0.0) for tp in cg.players)
+    assert adado.support(cg, pure)["support_gt_0"] < 1.0
+
+
+def test_warm_start_arms_keep_regrets_and_xdo_cfr_uses_cfr():
+    assert adado._RMDO["adado_ws"].warm_start and adado._RMDO["pdo_ws"].warm_start
+    assert not adado._RMDO["adado"].warm_start and adado._RMDO["xdo_cfr"].inner == "cfr"
+    assert adado._RMDO["adado_allowed"].unreachable == "allowed" and adado._RMDO["adado"].unreachable == "uniform_all"
+    p = AdaDOPreset(budgets=(("kuhn", 30_000),), stochastic_budgets=(), psro_iterations=5)
+    cells = {c.params["algo"]: c for c in AdaDO().cells(p)}
+    assert {"adado_ws", "pdo_ws", "xdo_cfr"} <= set(cells)
+    curves = {a: [r["exploitability"] for r in AdaDO().run_cell(p, cells[a]) if r["section"] == "curve"]
+              for a in ("adado", "adado_ws")}
+    # the same windows until the first expansion, then warm-started regrets change the outputs
+    assert curves["adado"][0] == curves["adado_ws"][0] and curves["adado"] != curves["adado_ws"]
 
 
 def test_restart_rises_counts_saw_teeth():
@@ -41,6 +68,8 @@ def test_cells_run_deterministic_methods_once_and_stochastic_ones_per_seed():
     p = AdaDOPreset(budgets=(("kuhn", 1000),), stochastic_budgets=(("kuhn", 1000),), seeds=(0, 4), psro_iterations=2)
     cells = AdaDO().cells(p)
     assert len(cells) == len(adado.DETERMINISTIC) + 2 * len(adado.STOCHASTIC)
+    ext = AdaDOPreset(budgets=(("kuhn", 1000),), stochastic_budgets=(), psro_iterations=2, extension_games=("kuhn",))
+    assert len(AdaDO().cells(ext)) == len(adado.DETERMINISTIC) + len(adado.EXTENSION)
     assert {c.seed for c in cells if c.params["algo"] == "adado_stochastic"} == {0, 4}
 
 
@@ -64,10 +93,11 @@ def test_smoke_preset_runs_and_checks_claims(tmp_path):
         assert ("leduc", algo) in names and ("kuhn", algo) in names
     assert ("kuhn", "adado_stochastic") in names and ("kuhn", "mccfr_outcome") in names
     claims = {c["claim"]: c for c in summary["claims"]}
-    assert any("Leduc" in k for k in claims) and any("restarts" in k for k in claims)
+    assert any("Leduc" in k for k in claims) and any("restarts" in f["statement"] for f in summary["facts"])
     assert all(isinstance(c["passed"], bool) for c in claims.values())
     report = (run.path / "report.md").read_text()
-    assert "Paper's claim" in report and "## Claims" in report
+    assert "Paper's claim" in report and "## Claims" in report and "## Reading the checks" in report
+    assert "implemented criterion" in report and "uniform extension changes" in report
     metrics = run.metrics()
     assert {"game", "algo", "seed", "nodes_visited", "exploitability"} <= set(metrics[0])
     # Every curve is ordered by nodes visited.
