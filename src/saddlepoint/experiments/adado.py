@@ -251,7 +251,7 @@ class AdaDO(Experiment):
                              stochastic_budgets=(("kuhn", 1_000_000), ("leduc_dummy", 2_000_000)), seeds=(0, 1, 2),
                              psro_iterations=300, extension_games=("leduc", "liars_dice")),
     }
-    criteria_commit = None
+    criteria_commit = "284ccd381dc96c570b6879c64e885f787896a6f7"
 
     def config(self, p: AdaDOPreset) -> dict:
         return {"thresholds": list(THRESHOLDS), "deterministic_methods": list(DETERMINISTIC),
