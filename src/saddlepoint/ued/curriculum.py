@@ -87,6 +87,7 @@ class CurriculumTrainer:
                "logp": torch.zeros((T, B)), "val": torch.zeros((T, B)), "rew": torch.zeros((T, B)),
                "done": torch.zeros((T, B))}
         best = np.full(B, np.nan)
+        total = np.zeros(B)
         success = np.zeros(B)
         episodes = np.zeros(B)
         for t in range(T):
@@ -101,6 +102,7 @@ class CurriculumTrainer:
             if ended.size:
                 ep_ret = np.where(term[ended], reward.numpy()[ended], 0.0)
                 best[ended] = np.fmax(best[ended], ep_ret)
+                total[ended] += ep_ret
                 success[ended] += term[ended]
                 episodes[ended] += 1
             cut = np.flatnonzero(trunc & ~term)
@@ -114,7 +116,7 @@ class CurriculumTrainer:
         with torch.no_grad():
             _, last_v = self.network(obs)
         adv, ret = compute_gae(buf["rew"], buf["val"], buf["done"], last_v, gamma=cfg.gamma, lam=cfg.gae_lambda)
-        buf.update(adv=adv, ret=ret, best=best, success=success, episodes=episodes)
+        buf.update(adv=adv, ret=ret, best=best, total=total, success=success, episodes=episodes)
         return buf
 
     def _score(self, batch: LevelBatch, buf: dict) -> np.ndarray:
@@ -171,6 +173,18 @@ class CurriculumTrainer:
         self.update_index += 1
         self.history.append(row)
         return row
+
+    def train_on_levels(self, levels: list, learn: bool = True) -> dict[str, np.ndarray]:
+        """Roll out on the given levels (one per slot, bypassing the sampler) and optionally take PPO
+        epochs; returns per-slot ``mean_return`` and ``max_return`` of the finished episodes (0 if none)."""
+        if len(levels) != self.config.ppo.num_envs:
+            raise InvalidInputError(f"expected {self.config.ppo.num_envs} levels, got {len(levels)}")
+        batch = LevelBatch(levels=tuple(levels), slots=np.full(len(levels), -1), replay=False, update=learn)
+        buf = self._rollout(batch)
+        if learn:
+            self._learn(buf)
+        mean = np.where(buf["episodes"] > 0, buf["total"] / np.maximum(buf["episodes"], 1), 0.0)
+        return {"mean_return": mean, "max_return": np.nan_to_num(buf["best"], nan=0.0)}
 
     def train(self, until: int | None = None) -> list[dict]:
         """Run updates until ``until`` (default ``config.updates``) have been done; returns the history."""
