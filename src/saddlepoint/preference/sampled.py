@@ -74,6 +74,10 @@ class SampledSelfPlayConfig:
     """Exponent cap of the exponential surrogates."""
     tau: float = 0.05
     """INPO's regularisation tau (ignored by the others)."""
+    pairs_per_prompt: int = 1
+    """Independent sample groups (each giving one pair) drawn per prompt per iteration; the
+    prompt's loss is the mean over its pairs, so more pairs lower the sampling noise of a step
+    without changing its expected size."""
     pairs: str = "auto"
     """``extremes``: winner/loser = argmax/argmin of p_hat among the samples (SPPO's data step);
     ``labelled``: the first two samples, ordered by one Bernoulli draw of the oracle (INPO's
@@ -86,6 +90,7 @@ class SampledSelfPlayConfig:
         if self.n_samples < 2:
             raise InvalidInputError(f"n_samples must be at least 2 to form a pair, got {self.n_samples}")
         check_positive_int("inner_steps", self.inner_steps)
+        check_positive_int("pairs_per_prompt", self.pairs_per_prompt)
         for name in ("learning_rate", "eta", "clip"):
             check_positive(name, getattr(self, name))
         for name in ("reg_coef", "mix_coef", "tau"):
@@ -129,21 +134,22 @@ class SampledSelfPlay:
     def average(self) -> np.ndarray:
         return self.last() if self._t == 0 else self._sum / self._t
 
-    def _sample_pairs(self, pi: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Winner and loser indices ``(X,)`` and their win-rate estimates ``(X, 2)``."""
-        x, n = self.game.n_prompts, self.config.n_samples
-        cdf = np.cumsum(pi, axis=1)
-        u = self._rng.random((x, n)) * cdf[:, -1:]
+    def _sample_pairs(self, pi: np.ndarray, prompts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Winner and loser indices ``(M,)`` and their win-rate estimates ``(M, 2)``, one pair
+        per entry of ``prompts`` ``(M,)`` (prompt indices, repeated for several pairs)."""
+        m, n = len(prompts), self.config.n_samples
+        cdf = np.cumsum(pi[prompts], axis=1)
+        u = self._rng.random((m, n)) * cdf[:, -1:]
         idx = np.minimum((u[:, :, None] > cdf[:, None, :]).sum(axis=2), self.game.n_responses - 1)
-        wins = self.game.preferences[self._rows[:, None, None], idx[:, :, None], idx[:, None, :]]
+        wins = self.game.preferences[prompts[:, None, None], idx[:, :, None], idx[:, None, :]]
         p_hat = estimate_win_rates(wins)
-        pairs = self.config.pairs
+        pairs, at = self.config.pairs, np.arange(m)
         if pairs == "labelled" or (pairs == "auto" and self.config.loss == "inpo"):
-            first_wins = self._rng.random(x) < wins[:, 0, 1]
+            first_wins = self._rng.random(m) < wins[:, 0, 1]
             w, l = np.where(first_wins, 0, 1), np.where(first_wins, 1, 0)
         else:
             w, l = select_pair(p_hat)
-        return idx[self._rows, w], idx[self._rows, l], np.stack([p_hat[self._rows, w], p_hat[self._rows, l]], axis=1)
+        return idx[at, w], idx[at, l], np.stack([p_hat[at, w], p_hat[at, l]], axis=1)
 
     def step(self) -> None:
         """One self-play iteration (sample, score, pair, ``inner_steps`` gradient steps, snapshot)."""
@@ -151,12 +157,15 @@ class SampledSelfPlay:
         pi_t = self.last()
         self._sum += pi_t
         self._t += 1
-        w, l, p_hat = self._sample_pairs(pi_t)
-        cols = np.stack([w, l], axis=1)  # (X, 2)
-        rows = np.repeat(self._rows[:, None], 2, axis=1)
+        prompts = np.repeat(self._rows, cfg.pairs_per_prompt)  # (M,) = (X * pairs,)
+        w, l, p_hat = self._sample_pairs(pi_t, prompts)
+        cols = np.stack([w, l], axis=1)  # (M, 2)
+        rows = np.repeat(prompts[:, None], 2, axis=1)
         logp_t = np.log(pi_t)[rows, cols]
         logp_ref = self._log_ref[rows, cols]
-        n_rows = cols.size if cfg.loss != "inpo" else self.game.n_prompts
+        # the losses average over their rows; rescale to the sum over prompts of each prompt's
+        # mean over its pairs
+        n_rows = (cols.size if cfg.loss != "inpo" else len(prompts)) / cfg.pairs_per_prompt
         for _ in range(cfg.inner_steps):
             logp_all = log_softmax(self._z)
             logp = logp_all[rows, cols]

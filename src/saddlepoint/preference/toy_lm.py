@@ -69,8 +69,10 @@ class _EnumerableOracle:
         return float(self.win_matrix(prompt, [a, b])[0, 1])
 
 
-def run_enumerable_selfplay(iterations: int = 12, seed: int = 0, work_dir: str | Path | None = None) -> tuple[list[dict], dict]:
-    """E4: SPPO and RSPO (reverse KL) with the real trainer on an enumerable tiny GPT-2.
+def run_enumerable_selfplay(iterations: int = 12, seed: int = 0, work_dir: str | Path | None = None,
+                            epochs: int = 20) -> tuple[list[dict], dict]:
+    """E4: SPPO and RSPO (reverse KL) with the real trainer on an enumerable tiny GPT-2;
+    ``epochs`` passes over each iteration's data (the paper: one).
 
     Returns metric rows (per arm and iteration: exact DG, KL to pi*_tau, KL to pi_ref) and a
     summary of scalars (the final KLs of each arm, KL(pi*_tau || pi_ref)) from which the RSPO
@@ -79,12 +81,12 @@ def run_enumerable_selfplay(iterations: int = 12, seed: int = 0, work_dir: str |
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # a 2-layer d=64 model runs fastest on one thread; restored below
     try:
-        return _enumerable_selfplay(iterations, seed, work_dir)
+        return _enumerable_selfplay(iterations, seed, work_dir, epochs)
     finally:
         torch.set_num_threads(threads)
 
 
-def _enumerable_selfplay(iterations: int, seed: int, work_dir: str | Path | None) -> tuple[list[dict], dict]:
+def _enumerable_selfplay(iterations: int, seed: int, work_dir: str | Path | None, epochs: int) -> tuple[list[dict], dict]:
     eta, reg_coef = 4.0, 0.1  # tau = 0.05 as in E1 (tau = 0.2 left pi*_tau within KL 0.015 of pi_ref)
     tau = 2 * reg_coef / eta
     base = _tiny_model(seed)
@@ -99,7 +101,7 @@ def _enumerable_selfplay(iterations: int, seed: int, work_dir: str | Path | None
     for arm, loss in (("sppo", "sppo"), ("rspo_reverse", "rspo")):
         model = _tiny_model(seed)
         cfg = SelfPlayConfig(loss=loss, iterations=iterations, num_responses=16, max_new_tokens=2, min_new_tokens=2,
-                             eta=eta, reg_coef=reg_coef, learning_rate=3e-3, optimizer="adamw", epochs=20,
+                             eta=eta, reg_coef=reg_coef, learning_rate=3e-3, optimizer="adamw", epochs=epochs,
                              batch_size=N_PROMPTS, generation_batch_size=64, seed=seed)
         out = Path(work_dir) / arm if work_dir is not None else None
         trainer = SelfPlayTrainer(model, _EnumerableOracle(game), cfg, ref_model=_tiny_model(seed), output_dir=out)
@@ -115,7 +117,7 @@ def _enumerable_selfplay(iterations: int, seed: int, work_dir: str | Path | None
         finals[arm] = {k: rows[-1][k] for k in ("duality_gap", "kl_to_equilibrium", "kl_to_reference")}
     kl_ref_eq = kl_divergence(eq, pi_ref)
     summary: dict[str, Any] = {
-        "iterations": iterations, "eta": eta, "reg_coef": reg_coef, "tau": tau, "responses": SYMBOLS ** 2,
+        "iterations": iterations, "epochs": epochs, "eta": eta, "reg_coef": reg_coef, "tau": tau, "responses": SYMBOLS ** 2,
         "prompts": N_PROMPTS, "dg_reference": duality_gap(game, pi_ref), "dg_equilibrium": duality_gap(game, eq),
         "kl_equilibrium_to_reference": kl_ref_eq,
         **{f"{arm}_{k}": v for arm, f in finals.items() for k, v in f.items()},
