@@ -501,6 +501,7 @@ class RSPO(Experiment):
                             e2_iterations=300, e2_inner_steps=50, e3_iterations=400, e4_iterations=12),
     }
     timing_fields = frozenset({"seconds", "generation_seconds"})
+    criteria_commit = "ecaba411738e74739f0fa59c6166b4866e033b49"
 
     def config(self, p: RSPOPreset) -> dict:
         return {"tau": TAU, "e1_responses": 10, "e2_responses": 8, "e2_samples": 5, "e3_verbosity": E3_VERBOSITY}
