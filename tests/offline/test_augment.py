@@ -123,3 +123,34 @@ def test_bad_input():
         augment_transitions(obs.astype(np.float32), nxt, acts, AugmentConfig(), np.random.default_rng(0))
     with pytest.raises(InvalidInputError, match="same B"):
         augment_transitions(obs, nxt, acts[:2], AugmentConfig(), np.random.default_rng(0))
+
+
+def test_rotation_matches_the_maze_simulator():
+    """A rotated (o, a, o') is what MazeVectorEnv renders and steps on the rotated level."""
+    from saddlepoint.envs.generators import NARROW
+    from saddlepoint.envs.maze import MazeLevel
+    from saddlepoint.envs.vector import MazeVectorEnv
+
+    rng = np.random.default_rng(9)
+    levels = NARROW.sample_many(8, rng)
+    actions = rng.integers(0, 4, len(levels))
+
+    def play(lvls, acts):
+        env = MazeVectorEnv(lvls, num_envs=len(lvls), obs_mode="rgb", seed=0)
+        env.reset(seed=0)
+        obs = env.set_levels(np.arange(len(lvls)), lvls)
+        nxt, _, term, trunc, info = env.step(acts)
+        done = (term | trunc)[:, None, None, None]
+        return obs.copy(), np.where(done, info["final_obs"], nxt)
+
+    obs, nxt = play(levels, actions)
+    o2, n2, a2 = augment_transitions(obs, nxt, actions, AugmentConfig(names=("rotate",)), rng)
+    for i, lv in enumerate(levels):
+        k = next(k for k in range(4) if (np.rot90(obs[i], k) == o2[i]).all())
+        assert a2[i] == rotate_actions(actions[i], k)
+        n = lv.size
+        rot = lambda rc: ((n - 1 - rc[1], rc[0]) if k == 1 else (n - 1 - rc[0], n - 1 - rc[1]) if k == 2  # noqa: E731
+                          else (rc[1], n - 1 - rc[0]) if k == 3 else rc)
+        turned = MazeLevel(np.rot90(lv.walls, k), rot(lv.start), rot(lv.goal))
+        ro, rn = play([turned], np.array([a2[i]]))
+        assert (ro[0] == o2[i]).all() and (rn[0] == n2[i]).all()
