@@ -67,3 +67,14 @@ def test_bad_input(levels):
         collect(levels, 0)
     with pytest.raises(InvalidInputError, match="mixture weights"):
         collect_mixture(levels, 10, {"expert": -1.0})
+
+
+def test_rgb_dataset_round_trips_through_minari_losslessly(levels, tmp_path):
+    from saddlepoint.offline.dataset import load_minari, save_minari
+
+    d = collect(levels, 200, "expert", obs_mode="rgb", seed=0)
+    assert d.observations.dtype == np.uint8 and d.obs_shape == (33, 33, 3) and d.obs_mode == "rgb"
+    save_minari(d, "saddlepoint/maze-rgb-v0", root=tmp_path)
+    back = load_minari("saddlepoint/maze-rgb-v0", root=tmp_path)
+    np.testing.assert_array_equal(back.observations, d.observations)
+    assert back.obs_mode == "rgb"
