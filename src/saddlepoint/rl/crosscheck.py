@@ -177,13 +177,15 @@ def sb3_ppo(levels, config, seed: int = 0):
 
 
 class SB3Policy:
-    """Greedy actions of a Stable-Baselines3 model, for :func:`saddlepoint.rl.evaluate.evaluate_policy`."""
+    """Actions of a Stable-Baselines3 model (greedy, or sampled by SB3 with ``deterministic=False``),
+    for :func:`saddlepoint.rl.evaluate.evaluate_policy`."""
 
-    def __init__(self, model):
+    def __init__(self, model, deterministic: bool = True):
         self.model = model
+        self.deterministic = deterministic
 
     def act(self, obs, rng):
-        actions, _ = self.model.predict(obs, deterministic=True)
+        actions, _ = self.model.predict(obs, deterministic=self.deterministic)
         return actions
 
 
