@@ -70,7 +70,8 @@ def solve(
 
     Checkpoints (CFR family and MCCFR): with ``checkpoint`` (a file path) and
     ``checkpoint_every`` N, the solver's state and the curve so far are written there every N
-    iterations (atomically, so a killed solve loses at most N iterations) and at the end.
+    iterations (atomically, so a killed solve loses at most N iterations; with a batched
+    sampler at most N + batch_size - 1, as a pass is never cut) and at the end.
     ``resume`` (a checkpoint file) continues from it instead of starting afresh: the result
     equals the uninterrupted run's (same config and seed; only ``iterations`` may grow).
     """
@@ -121,7 +122,7 @@ def solve(
         save_checkpoint(checkpoint, tracked.solver, game=cg.name, config=config,  # type: ignore[arg-type]
                         curve=tracked.curve, seconds=tracked.seconds)
 
-    tracked = _Tracked(solver, evaluate, save if checkpoint is not None else None, checkpoint_every, curve, seconds)
+    tracked = _Tracked(solver, config.iterations, evaluate, save if checkpoint is not None else None, checkpoint_every, curve, seconds)
     run_with_evaluations(tracked, config.iterations, eval_every, tracked.evaluate, desc=config.algo,
                          show_progress=show_progress)
     tracked.finish()
@@ -136,14 +137,17 @@ def solve(
 
 class _Tracked:
     """A solver as :func:`run_with_evaluations` drives it: it keeps the curve (``seconds`` is
-    the solver's own time, resumed runs included) and writes a checkpoint every ``every``
-    iterations, at the start of the next advance so that the evaluation at that iteration is
-    in it. Evaluations before the first advance belong to a resumed run's saved curve."""
+    the solver's own time, resumed runs included) and writes a checkpoint at the first
+    iteration boundary at or past each multiple of ``every``, at the start of the next advance
+    so that the evaluation there is in it. Solvers with ``advance`` (the batched samplers) run
+    whole passes up to ``total`` whatever the evaluation points, so the schedule never changes
+    the algorithm; an evaluation then lands on the first pass boundary at or past its point
+    (once). Evaluations before the first advance belong to a resumed run's saved curve."""
 
-    def __init__(self, solver: Any, evaluate: Callable[[], dict[str, Any]],
+    def __init__(self, solver: Any, total: int, evaluate: Callable[[], dict[str, Any]],
                  save: Callable[[_Tracked], None] | None, every: int | None,
                  curve: list[dict[str, Any]], seconds: float) -> None:
-        self.solver, self._evaluate, self._save, self._every = solver, evaluate, save, every
+        self.solver, self._total, self._evaluate, self._save, self._every = solver, total, evaluate, save, every
         self.curve, self.seconds = curve, seconds
         self._saved_at = solver.iteration
         self._started = False
@@ -153,7 +157,7 @@ class _Tracked:
         return self.solver.iteration
 
     def advance(self, n: int) -> int:
-        if self._every is not None and self.iteration % self._every == 0:
+        if self._every is not None and self.iteration // self._every > self._saved_at // self._every:
             self._checkpoint()
         self._started = True
         before = self.iteration
@@ -164,23 +168,22 @@ class _Tracked:
         t0 = time.perf_counter()
         while self.iteration < target:
             if inner is not None:
-                inner(target - self.iteration)
+                inner(self._total - self.iteration)
             else:
                 self.solver.step()
         self.seconds += time.perf_counter() - t0
         return self.iteration - before
 
     def evaluate(self) -> dict[str, Any]:
-        if not self._started:  # already in the resumed curve
-            return {}
+        if not self._started or (self.curve and self.curve[-1]["iteration"] == self.iteration):
+            return {}  # in the resumed curve already, or a point this pass went past
         row = {"iteration": self.iteration, **self._evaluate(), "seconds": self.seconds}
         self.curve.append(row)
         return row
 
     def finish(self) -> None:
         """Write the final checkpoint (when checkpointing)."""
-        if self._every is not None or self._save is not None:
-            self._checkpoint()
+        self._checkpoint()
 
     def _checkpoint(self) -> None:
         if self._save is not None and self.iteration != self._saved_at:

@@ -27,11 +27,14 @@ from saddlepoint.errors import InvalidInputError
 from saddlepoint.games.extensive_form import CHANCE, TERMINAL, CompiledGame
 from saddlepoint.solvers.efg_best_response import (
     behaviour_from_weights,
+    levels,
     nash_conv,
     realization_plan,
 )
 
 __all__ = [
+    "BatchedExternalSampling",
+    "BatchedOutcomeSampling",
     "ExternalSamplingConfig",
     "ExternalSamplingMCCFR",
     "OutcomeSamplingConfig",
@@ -47,9 +50,16 @@ class ExternalSamplingConfig:
     algo: ClassVar[str] = "mccfr_external"
     iterations: int = 10_000
     """Number of iterations T (each traverses once for each player)."""
+    batch_size: int = 1
+    """Traversals per player sampled in one vectorised pass, all against the same current
+    strategies (regrets updated after the pass); an iteration is still one traversal per
+    player. 1 is the one-traversal reference (Lanctot et al. 2009, OpenSpiel's algorithm).
+    A pass of more than one weights its number ``t`` as Linear CFR does (Brown & Sandholm
+    2019): regrets are multiplied by ``t / (t + 1)`` after it, its average contributions by ``t``."""
 
     def __post_init__(self) -> None:
         check_positive_int("iterations", self.iterations, allow_zero=True)
+        check_positive_int("batch_size", self.batch_size)
 
 
 @dataclass(frozen=True)
@@ -61,9 +71,16 @@ class OutcomeSamplingConfig:
     """Number of iterations T (each samples one episode for each player)."""
     epsilon: float = 0.6
     """ε: exploration mixed into the traverser's sampling policy (OpenSpiel's default 0.6)."""
+    batch_size: int = 1
+    """Episodes per player sampled in one vectorised pass, all against the same current
+    strategies (regrets updated after the pass); an iteration is still one episode per player.
+    1 is the one-episode reference (Lanctot et al. 2009, OpenSpiel's algorithm).
+    A pass of more than one weights its number ``t`` as Linear CFR does (Brown & Sandholm
+    2019): regrets are multiplied by ``t / (t + 1)`` after it, its average contributions by ``t``."""
 
     def __post_init__(self) -> None:
         check_positive_int("iterations", self.iterations, allow_zero=True)
+        check_positive_int("batch_size", self.batch_size)
         check_positive("epsilon", self.epsilon)
         if self.epsilon > 1:
             raise InvalidInputError(f"epsilon must be in (0, 1], got {self.epsilon!r}")
@@ -278,11 +295,220 @@ class OutcomeSamplingMCCFR(_ListTables):
         return range(k)
 
 
+class _Batched(_MCCFRBase):
+    """Vectorised sampling passes on the history table: ``batch_size`` walks per player at once,
+    level by level, all against the strategies of the pass's start.
+
+    Regrets, average weights and strategies are one vector over both players' sequences
+    (player 1's after player 0's). Every edge ``h -> c`` reads its probability through
+    ``edge_src[c]``: the edge's sequence (player edges) or a slot holding chance's probability,
+    both in one value vector whose head is the strategy vector, so a level's edge
+    probabilities are one gather. Updates are summed with one ``bincount`` per pass."""
+
+    def __init__(self, cg: CompiledGame, config: ExternalSamplingConfig | OutcomeSamplingConfig,
+                 rng: np.random.Generator) -> None:
+        super().__init__(cg, rng)
+        self.config = config
+        m0, m1 = (tp.num_sequences for tp in cg.players)
+        self._m0, m = m0, m0 + m1
+        self._regret, self._avg = np.zeros(m), np.zeros(m)
+        self._passes = 0
+        player, start, nch = cg.h_player, cg.h_child_start, cg.h_num_children
+        kmax = max(int(nch.max(initial=1)), 1)
+        self._cols = np.arange(kmax)
+        # edge_src[c]: where the probability of the edge into history c lives in _values.
+        h_count = cg.num_histories
+        edge_src = np.full(h_count + kmax, m + h_count, dtype=np.int64)  # padding -> a zero slot
+        edge_src[:h_count] = m + np.arange(h_count)  # chance edges (and the root): chance slots
+        for p in (0, 1):
+            mine = np.flatnonzero(player == p)
+            first = cg.players[p].infoset_first_seq[cg.h_infoset[mine]] + p * m0
+            k = nch[mine]
+            offs = np.arange(int(k.sum())) - np.repeat(np.cumsum(k) - k, k)
+            edge_src[np.repeat(start[mine], k) + offs] = np.repeat(first, k) + offs
+        self._edge_src = edge_src
+        self._values = np.concatenate([np.ones(m), cg.h_chance_prob, [0.0]])
+        self._sigma = self._values[:m]
+        self._player, self._child, self._nch, self._util = player, start, nch, cg.h_utility
+        self._lv = (levels(cg, 0), levels(cg, 1))
+
+    def step(self) -> None:
+        """One iteration: a walk for player 0, then one for player 1."""
+        self.advance(1)
+
+    def advance(self, n: int) -> int:
+        """``min(n, batch_size)`` iterations in one pass per player; returns how many."""
+        b = min(n, self.config.batch_size)
+        self._passes += 1
+        for p in (0, 1):
+            self._regret_matching()
+            self._pass(p, b)
+            if self.config.batch_size > 1:  # Linear CFR weighting of the batched passes
+                self._regret *= self._passes / (self._passes + 1.0)
+        self._t += b
+        return b
+
+    def _regret_matching(self) -> None:
+        for p, lv in enumerate(self._lv):
+            lo, hi = p * self._m0, p * self._m0 + self.cg.players[p].num_sequences
+            if hi - lo == 1:
+                continue
+            pos = np.maximum(self._regret[lo + 1:hi], 0.0)
+            sums = np.add.reduceat(pos, lv.first1)[lv.seq_inf1]
+            out = self._sigma[lo + 1:hi]
+            np.divide(1.0, lv.nact_rep, out=out)
+            np.divide(pos, sums, out=out, where=sums > 0)
+
+    def _edges(self, h: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per history (one row each, padded to the most actions): each edge's source in the
+        value vector (its sequence at player histories), its probability (0 in the padding),
+        and which columns are real edges."""
+        cols = self._cols[: int(k.max())]
+        valid = cols < k[:, None]
+        src = self._edge_src[self._child[h][:, None] + cols]
+        return src, self._values[src] * valid, valid
+
+    def _choose(self, probs: np.ndarray, k: np.ndarray) -> np.ndarray:
+        """One column per row, sampled from the rows of ``probs`` (inverse CDF)."""
+        u = self.rng.random(probs.shape[0])
+        j = (u[:, None] >= np.cumsum(probs, axis=1)).sum(axis=1)
+        return np.minimum(j, k - 1)
+
+    def _add(self, table: np.ndarray, index: list[np.ndarray], weights: list[np.ndarray], scale: float = 1.0) -> None:
+        if index:
+            table += np.bincount(np.concatenate(index), np.concatenate(weights) * scale, minlength=table.size)
+
+    def _avg_scale(self) -> float:
+        """Weight of this pass's average contributions: its number under Linear CFR weighting."""
+        return float(self._passes) if self.config.batch_size > 1 else 1.0
+
+    def _avg_weights(self) -> tuple[np.ndarray, np.ndarray]:
+        return self._avg[: self._m0].copy(), self._avg[self._m0:].copy()
+
+    def _tables(self) -> tuple[list, list]:
+        m0 = self._m0
+        return [self._regret[:m0], self._regret[m0:]], [self._avg[:m0], self._avg[m0:]]
+
+    def _extra_state(self) -> dict[str, np.ndarray]:
+        return {"passes": np.array(self._passes)}
+
+    def _restore(self, state: dict[str, np.ndarray]) -> None:
+        self._passes = int(state["passes"])
+        self._regret = np.concatenate([state["regret0"], state["regret1"]]).astype(float)
+        self._avg = np.concatenate([state["avg0"], state["avg1"]]).astype(float)
+
+
+class BatchedExternalSampling(_Batched):
+    """External sampling with ``batch_size`` traversals per player per vectorised pass: each
+    level of all traversals at once, every traverser action followed, one sampled for chance
+    and the opponent; values come back up with one ``bincount`` per level."""
+
+    def _pass(self, p: int, batch: int) -> None:
+        player, util = self._player, self._util
+        h = np.zeros(batch, dtype=np.int64)
+        below: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        values_at: list[np.ndarray] = []
+        avg_idx: list[np.ndarray] = []
+        avg_w: list[np.ndarray] = []
+        while h.size:
+            pl = player[h]
+            values_at.append(np.where(pl == TERMINAL, util[h] if p == 0 else -util[h], 0.0))
+            k, start = self._nch[h], self._child[h]
+            mine = np.flatnonzero(pl == p)
+            other = np.flatnonzero((pl != p) & (pl != TERMINAL))
+            kk = k[mine]
+            self.nodes_visited += int(kk.sum()) + other.size
+            parent_m = np.repeat(mine, kk)
+            offs = np.arange(parent_m.size) - np.repeat(np.cumsum(kk) - kk, kk)
+            child_m = start[parent_m] + offs
+            seq = self._edge_src[child_m]
+            if other.size:
+                src, probs, valid = self._edges(h[other], k[other])
+                j = self._choose(probs, k[other])
+                opp = pl[other] != CHANCE  # "simple" averaging: add σ at the opponent's histories
+                avg_idx.append(src[opp][valid[opp]])
+                avg_w.append(probs[opp][valid[opp]])
+                child_o = start[other] + j
+            else:
+                child_o = other
+            h = np.concatenate([child_m, child_o])
+            weight = np.concatenate([self._sigma[seq], np.ones(other.size)])
+            below.append((np.concatenate([parent_m, other]), weight, seq, parent_m))
+        v = np.zeros(0)  # the (empty) level below the deepest
+        reg_idx, reg_w = [], []
+        while below:
+            parents, weight, seq, parent_m = below.pop()
+            value = values_at.pop()
+            value += np.bincount(parents, weights=weight * v, minlength=value.size)
+            if parent_m.size:
+                reg_idx.append(seq)
+                reg_w.append(v[: parent_m.size] - value[parent_m])
+            v = value
+        self._add(self._regret, reg_idx, reg_w)
+        self._add(self._avg, avg_idx, avg_w, self._avg_scale())
+
+
+class BatchedOutcomeSampling(_Batched):
+    """Outcome sampling with ``batch_size`` episodes per player per vectorised pass: all episodes
+    step down together; the values of the traverser's sampled histories come back up deepest
+    first and the regret and average updates are summed with one ``bincount`` each."""
+
+    def _pass(self, p: int, batch: int) -> None:
+        eps = self.config.epsilon
+        player = self._player
+        h = np.zeros(batch, dtype=np.int64)
+        my_reach, opp_reach, sample_reach = np.ones(batch), np.ones(batch), np.ones(batch)
+        value = np.zeros(batch)
+        live = np.arange(batch)
+        path = []
+        while live.size:
+            hh = h[live]
+            pl = player[hh]
+            done = pl == TERMINAL
+            if done.any():
+                value[live[done]] = self._util[hh[done]] if p == 0 else -self._util[hh[done]]
+                keep = ~done
+                live, hh, pl = live[keep], hh[keep], pl[keep]
+                if not live.size:
+                    break
+            self.nodes_visited += live.size
+            k = self._nch[hh]
+            src, probs, valid = self._edges(hh, k)
+            mine = pl == p
+            sample = np.where(mine[:, None], (eps / k)[:, None] + (1.0 - eps) * probs, probs) * valid
+            j = self._choose(sample, k)
+            rows = np.arange(live.size)
+            pj, sj = probs[rows, j], sample[rows, j]
+            if mine.any():
+                who = live[mine]
+                path.append((who, src[mine], probs[mine], valid[mine], j[mine], sj[mine],
+                             my_reach[who], opp_reach[who], sample_reach[who]))
+            my_reach[live] *= np.where(mine, pj, 1.0)
+            opp_reach[live] *= np.where(mine, 1.0, pj)  # chance reach enters the opponent's
+            sample_reach[live] *= sj
+            h[live] = self._child[hh] + j
+        reg_idx, reg_w, avg_idx, avg_w = [], [], [], []
+        for who, src, sigma, valid, j, sj, my_r, opp_r, samp_r in reversed(path):
+            rows = np.arange(who.size)
+            child = value[who] / sj  # baseline-corrected value of the sampled action (others 0)
+            v = sigma[rows, j] * child
+            chosen = np.zeros_like(sigma)
+            chosen[rows, j] = child
+            reg_idx.append(src[valid])
+            reg_w.append(((chosen - v[:, None]) * (opp_r / samp_r)[:, None])[valid])
+            avg_idx.append(src[valid])
+            avg_w.append((sigma * (my_r / samp_r)[:, None])[valid])
+            value[who] = v
+        self._add(self._regret, reg_idx, reg_w)
+        self._add(self._avg, avg_idx, avg_w, self._avg_scale())
+
+
 def make_mccfr(cg: CompiledGame, config: ExternalSamplingConfig | OutcomeSamplingConfig,
-               rng: np.random.Generator) -> ExternalSamplingMCCFR | OutcomeSamplingMCCFR:
-    """The MCCFR stepper for ``config``."""
+               rng: np.random.Generator) -> _MCCFRBase:
+    """The MCCFR stepper for ``config``: the one-walk reference for ``batch_size == 1``, the
+    vectorised batched sampler otherwise."""
     if isinstance(config, ExternalSamplingConfig):
-        return ExternalSamplingMCCFR(cg, config, rng)
+        return ExternalSamplingMCCFR(cg, config, rng) if config.batch_size == 1 else BatchedExternalSampling(cg, config, rng)
     if isinstance(config, OutcomeSamplingConfig):
-        return OutcomeSamplingMCCFR(cg, config, rng)
+        return OutcomeSamplingMCCFR(cg, config, rng) if config.batch_size == 1 else BatchedOutcomeSampling(cg, config, rng)
     raise InvalidInputError(f"expected an MCCFR config, got {type(config).__name__}")
