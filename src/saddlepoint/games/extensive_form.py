@@ -145,7 +145,10 @@ class Treeplex:
 class CompiledGame:
     """A game as flat arrays (see the module docstring). Build with :func:`compile_game`.
 
-    History arrays have shape ``(H,)`` in breadth-first order; ``h_seq`` is ``(2, H)``.
+    History arrays have shape ``(H,)`` in breadth-first order; ``h_seq`` is ``(2, H)``. They are
+    stored compactly: ``int8`` players, ``int32`` indices and counts, ``float32`` chance
+    probabilities and returns (read by the samplers); the payoff matrices, which every exact
+    computation uses, are ``float64`` and were summed from ``float64`` chance reaches.
     """
 
     name: str
@@ -480,24 +483,30 @@ def _compile(game: Game, name: str, max_histories: int) -> CompiledGame:
         infoset[mine] = inverse[infoset_tmp[mine]]
     seq = np.stack([maps[0][np.frombuffer(h_seq0, dtype=np.int64)],
                     maps[1][np.frombuffer(h_seq1, dtype=np.int64)]])
-    chance_prob = np.frombuffer(h_chance, dtype=np.float64).copy()
-    util = np.frombuffer(h_util, dtype=np.float64).copy()
-    parent = np.frombuffer(h_parent, dtype=np.int64).copy()
-    # Chance reach of every history, top-down by level.
+    chance_prob = np.frombuffer(h_chance, dtype=np.float64)
+    util = np.frombuffer(h_util, dtype=np.float64)
+    parent = np.frombuffer(h_parent, dtype=np.int64)
+    # Chance reach of every history, top-down by level (float64: the payoff sums it).
     reach = chance_prob.copy()
     for lo, hi in level_bounds[1:]:
         reach[lo:hi] *= reach[parent[lo:hi]]
     term = np.flatnonzero(player == TERMINAL)
     m0, m1 = tps[0].num_sequences, tps[1].num_sequences
     payoff = sp.csr_matrix((reach[term] * util[term], (seq[0, term], seq[1, term])), shape=(m0, m1))
+    del reach
     payoff.sum_duplicates()
     payoff_t = payoff.T.tocsr()
     payoff_t.sum_duplicates()
+    # Compact storage (~33 bytes per history): small integer types, float32 for the per-history
+    # chance probabilities and returns (sampling reads them; every exact quantity, the payoff
+    # matrix above included, is computed in float64 before they are narrowed).
     arrays = {
-        "h_player": player, "h_infoset": infoset, "h_parent": parent,
-        "h_child_start": np.frombuffer(h_child_start, dtype=np.int64).copy(),
-        "h_num_children": np.frombuffer(h_num_children, dtype=np.int64).copy(),
-        "h_chance_prob": chance_prob, "h_utility": util, "h_seq": seq,
+        "h_player": player.astype(np.int8), "h_infoset": infoset.astype(np.int32),
+        "h_parent": parent.astype(np.int32),
+        "h_child_start": np.frombuffer(h_child_start, dtype=np.int64).astype(np.int32),
+        "h_num_children": np.frombuffer(h_num_children, dtype=np.int64).astype(np.int32),
+        "h_chance_prob": chance_prob.astype(np.float32), "h_utility": util.astype(np.float32),
+        "h_seq": seq.astype(np.int32),
     }
     for a in arrays.values():
         a.setflags(write=False)

@@ -122,7 +122,7 @@ class NodeCounter:
         if key not in cg._cache:
             inner = np.flatnonzero(cg.h_player != TERMINAL)
             m1 = cg.players[1].num_sequences
-            code = cg.h_seq[0, inner] * m1 + cg.h_seq[1, inner]
+            code = cg.h_seq[0, inner].astype(np.int64) * m1 + cg.h_seq[1, inner]
             uniq, inverse = np.unique(code, return_inverse=True)
             cg._cache[key] = (inner, inverse, uniq // m1, uniq % m1)
         self._inner, self._inverse, self._pair_seq0_all, self._pair_seq1_all = cg._cache[key]

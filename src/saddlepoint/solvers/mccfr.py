@@ -329,7 +329,8 @@ class _Batched(_MCCFRBase):
         self._edge_src = edge_src
         self._values = np.concatenate([np.ones(m), cg.h_chance_prob, [0.0]])
         self._sigma = self._values[:m]
-        self._player, self._child, self._nch, self._util = player, start, nch, cg.h_utility
+        self._player, self._child, self._nch = player, start, nch
+        self._util = cg.h_utility.astype(np.float64)
         self._lv = (levels(cg, 0), levels(cg, 1))
 
     def step(self) -> None:
