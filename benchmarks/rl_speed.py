@@ -8,8 +8,8 @@ Every learner uses the same conv encoder (saddlepoint.rl.networks.ConvEncoder, c
 1. PPO training on 8 narrow 11x11 levels: our PPO on the vectorised simulator against SB3's PPO
    on ``DummyVecEnv`` copies of ``MazeEnv`` (same envs B, rollout length, minibatch, epochs):
    environment steps per second of the whole training loop (rollouts + updates).
-2. PPO rollout throughput alone (policy forward + sampling + env step, no update): ours with the
-   same B, ours with B = 256, and SB3's (``policy.predict`` + ``DummyVecEnv.step``).
+2. PPO rollout throughput alone (policy forward + sampling + env step, no update), same encoder:
+   ours with the same B, ours with B = 256, and SB3's (``policy.predict`` + ``DummyVecEnv.step``).
 3. Offline gradient steps per second: our BC and discrete CQL against d3rlpy's DiscreteBC and
    DiscreteCQL (isolated venv, created once under ~/.cache/saddlepoint) on the same dataset.
 """
@@ -17,6 +17,7 @@ Every learner uses the same conv encoder (saddlepoint.rl.networks.ConvEncoder, c
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import platform
 import tempfile
@@ -28,13 +29,12 @@ import torch
 
 from _record import Tee, record_section  # benchmarks/_record.py (the script's folder is on sys.path)
 from saddlepoint.envs.generators import NARROW
-from saddlepoint.envs.gym import MazeEnv
 from saddlepoint.envs.vector import MazeVectorEnv
 from saddlepoint.offline.collect import collect
 from saddlepoint.offline.dataset import save_npz
 from saddlepoint.rl.bc import BCConfig, train_bc
 from saddlepoint.rl.cql import DiscreteCQLConfig, train_cql
-from saddlepoint.rl.crosscheck import run_d3rlpy, sb3_ppo
+from saddlepoint.rl.crosscheck import run_d3rlpy, sb3_ppo, sb3_ppo_model
 from saddlepoint.rl.networks import ActorCritic, NetworkConfig
 from saddlepoint.rl.ppo import PPOConfig, train_ppo
 
@@ -43,6 +43,9 @@ NET = NetworkConfig(channels=(16, 32), strides=(1, 2), hidden=64)
 
 def ppo_training(levels, steps: int) -> dict:
     cfg = PPOConfig(total_steps=steps, num_envs=16, num_steps=128, epochs=4, minibatches=4, lr=1e-3, network=NET)
+    warm = dataclasses.replace(cfg, total_steps=cfg.batch_size)  # first-use imports out of the timings
+    train_ppo(levels, warm, seed=0)
+    sb3_ppo(levels, warm, seed=0)
     ours = train_ppo(levels, cfg, seed=0)
     _, sb3_steps, sb3_seconds = sb3_ppo(levels, cfg, seed=0)
     return {"batch": cfg.batch_size, "minibatch": cfg.batch_size // cfg.minibatches, "B": cfg.num_envs,
@@ -64,12 +67,9 @@ def our_rollout(levels, num_envs: int, steps: int) -> float:
 
 
 def sb3_rollout(levels, num_envs: int, steps: int) -> float:
-    from stable_baselines3 import PPO
-    from stable_baselines3.common.vec_env import DummyVecEnv
-
-    env = DummyVecEnv([lambda: MazeEnv(levels) for _ in range(num_envs)])
-    model = PPO("MlpPolicy", env, n_steps=128, device="cpu", seed=0,
-                policy_kwargs={"net_arch": {"pi": [], "vf": []}, "normalize_images": False})
+    cfg = PPOConfig(num_envs=num_envs, num_steps=128, network=NET)
+    model = sb3_ppo_model(levels, cfg, seed=0)
+    env = model.get_env()
     obs = env.reset()
     t0 = time.perf_counter()
     for _ in range(steps // num_envs):
@@ -98,6 +98,7 @@ def main() -> None:
     ap.add_argument("--rollout-steps", type=int, default=16384)
     ap.add_argument("--offline-steps", type=int, default=200)
     ap.add_argument("--no-d3rlpy", action="store_true")
+    ap.add_argument("--no-offline", action="store_true", help="skip section 3")
     ap.add_argument("--record", action="store_true", help="write the section of benchmarks/RESULTS.md")
     args = ap.parse_args()
     torch.set_num_threads(1)
@@ -115,9 +116,10 @@ def main() -> None:
         print(f"\nPPO rollouts alone (policy + env, no update), {args.rollout_steps} env steps:")
         print(f"  ours B=16 {ours16:8.0f}   ours B=256 {ours256:8.0f}   SB3 B=16 {sb3:8.0f} steps/s   "
               f"ratios {ours16 / sb3:.1f}x (B=16), {ours256 / sb3:.1f}x (B=256)")
-        off = offline(levels, args.offline_steps, not args.no_d3rlpy)
-        print(f"\nOffline gradient steps/s, batch 128, {args.offline_steps} steps:")
-        for algo in ("bc", "cql"):
+        off = {} if args.no_offline else offline(levels, args.offline_steps, not args.no_d3rlpy)
+        if off:
+            print(f"\nOffline gradient steps/s, batch 128, {args.offline_steps} steps:")
+        for algo in ("bc", "cql") if off else ():
             theirs = off.get(f"d3rlpy_{algo}")
             ratio = f"ratio {off[f'ours_{algo}'] / theirs:.2f}x" if theirs else "(d3rlpy skipped)"
             print(f"  {algo.upper():4s} ours {off[f'ours_{algo}']:7.1f}   d3rlpy "

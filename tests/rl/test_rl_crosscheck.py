@@ -15,7 +15,7 @@ from saddlepoint.rl.crosscheck import SB3Policy, run_d3rlpy, sb3_ppo
 from saddlepoint.rl.evaluate import GreedyPolicy, SampledPolicy, evaluate_policy
 from saddlepoint.rl.ppo import PPOConfig, train_ppo
 
-STEPS, BATCH, LR, SEEDS = 300, 64, 1e-3, (0, 1)
+STEPS, BATCH, LR, SEEDS = 600, 64, 1e-3, (0, 1)
 
 
 @pytest.mark.slow

@@ -141,10 +141,10 @@ def _d3rlpy_main(args: dict) -> dict:
     return results
 
 
-def sb3_ppo(levels, config, seed: int = 0):
-    """Stable-Baselines3 PPO with the same encoder, linear heads and hyperparameters as ``config``
-    (a :class:`~saddlepoint.rl.ppo.PPOConfig`) on ``config.num_envs`` :class:`MazeEnv` copies in a
-    ``DummyVecEnv``. Returns (model, env steps, seconds)."""
+def sb3_ppo_model(levels, config, seed: int = 0):
+    """An untrained Stable-Baselines3 PPO with the same encoder, linear heads and hyperparameters as
+    ``config`` (a :class:`~saddlepoint.rl.ppo.PPOConfig`) on ``config.num_envs`` :class:`MazeEnv`
+    copies in a ``DummyVecEnv``."""
     from stable_baselines3 import PPO
     from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
     from stable_baselines3.common.vec_env import DummyVecEnv
@@ -164,13 +164,18 @@ def sb3_ppo(levels, config, seed: int = 0):
     env = DummyVecEnv([lambda: MazeEnv(levels, max_steps=config.max_steps, obs_mode=config.obs_mode)
                        for _ in range(config.num_envs)])
     env.seed(seed)
-    model = PPO("MlpPolicy", env, learning_rate=config.lr, n_steps=config.num_steps,
-                batch_size=config.batch_size // config.minibatches, n_epochs=config.epochs, gamma=config.gamma,
-                gae_lambda=config.gae_lambda, clip_range=config.clip_coef, ent_coef=config.ent_coef,
-                vf_coef=config.vf_coef, max_grad_norm=config.max_grad_norm, seed=seed, device="cpu",
-                policy_kwargs={"features_extractor_class": Encoder,
-                               "features_extractor_kwargs": {"net_cfg": config.network},
-                               "net_arch": {"pi": [], "vf": []}, "normalize_images": False})
+    return PPO("MlpPolicy", env, learning_rate=config.lr, n_steps=config.num_steps,
+               batch_size=config.batch_size // config.minibatches, n_epochs=config.epochs, gamma=config.gamma,
+               gae_lambda=config.gae_lambda, clip_range=config.clip_coef, ent_coef=config.ent_coef,
+               vf_coef=config.vf_coef, max_grad_norm=config.max_grad_norm, seed=seed, device="cpu",
+               policy_kwargs={"features_extractor_class": Encoder,
+                              "features_extractor_kwargs": {"net_cfg": config.network},
+                              "net_arch": {"pi": [], "vf": []}, "normalize_images": False})
+
+
+def sb3_ppo(levels, config, seed: int = 0):
+    """Train :func:`sb3_ppo_model` for ``config.total_steps``; returns (model, env steps, seconds)."""
+    model = sb3_ppo_model(levels, config, seed)
     start = time.perf_counter()
     model.learn(total_timesteps=config.total_steps)
     return model, int(model.num_timesteps), time.perf_counter() - start
