@@ -1,6 +1,7 @@
 """Speed of the RL learners against Stable-Baselines3 and d3rlpy, side by side in one run.
 
-Usage: python benchmarks/rl_speed.py [--ppo-steps 8192] [--offline-steps 200] [--no-d3rlpy] [--record]
+Usage: python benchmarks/rl_speed.py [--ppo-steps 8192] [--offline-steps 200] [--no-d3rlpy]
+       [--sections ppo,rollout,offline,memory] [--record]
 
 Every learner uses the same conv encoder (saddlepoint.rl.networks.ConvEncoder, channels
 (16, 32), strides (1, 2), hidden 64), the same batch and one torch thread.
@@ -12,6 +13,7 @@ Every learner uses the same conv encoder (saddlepoint.rl.networks.ConvEncoder, c
    ours with the same B, ours with B = 256, and SB3's (``policy.predict`` + ``DummyVecEnv.step``).
 3. Offline gradient steps per second: our BC and discrete CQL against d3rlpy's DiscreteBC and
    DiscreteCQL (isolated venv, created once under ~/.cache/saddlepoint) on the same dataset.
+4. Memory: bytes held by a 50k-transition symbolic dataset (target < 100 MB).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import torch
 from _record import Tee, record_section  # benchmarks/_record.py (the script's folder is on sys.path)
 from saddlepoint.envs.generators import NARROW
 from saddlepoint.envs.vector import MazeVectorEnv
-from saddlepoint.offline.collect import collect
+from saddlepoint.offline.collect import collect, collect_mixture
 from saddlepoint.offline.dataset import save_npz
 from saddlepoint.rl.bc import BCConfig, train_bc
 from saddlepoint.rl.cql import DiscreteCQLConfig, train_cql
@@ -92,13 +94,18 @@ def offline(levels, steps: int, use_d3rlpy: bool) -> dict:
     return out
 
 
+def memory() -> float:
+    levels = NARROW.sample_many(200, np.random.default_rng(0))
+    return collect_mixture(levels, 50_000, seed=0).nbytes / 2**20
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ppo-steps", type=int, default=8192)
     ap.add_argument("--rollout-steps", type=int, default=16384)
     ap.add_argument("--offline-steps", type=int, default=200)
     ap.add_argument("--no-d3rlpy", action="store_true")
-    ap.add_argument("--no-offline", action="store_true", help="skip section 3")
+    ap.add_argument("--sections", default="ppo,rollout,offline,memory")
     ap.add_argument("--record", action="store_true", help="write the section of benchmarks/RESULTS.md")
     args = ap.parse_args()
     torch.set_num_threads(1)
@@ -106,26 +113,35 @@ def main() -> None:
     with Tee() as out:
         print(f"machine: {platform.machine()}, {platform.processor() or 'cpu'}; torch {torch.__version__}, "
               "1 torch thread; numbers are env steps (or gradient steps) per second")
-        ppo = ppo_training(levels, args.ppo_steps)
-        print(f"\nPPO training, B = {ppo['B']}, batch {ppo['batch']}, minibatch {ppo['minibatch']}, 4 epochs, "
-              f"{args.ppo_steps} env steps:")
-        print(f"  ours {ppo['ours']:8.0f} steps/s   SB3 {ppo['sb3']:8.0f} steps/s   ratio {ppo['ours'] / ppo['sb3']:.2f}x")
-        sb3 = sb3_rollout(levels, 16, args.rollout_steps)
-        ours16 = our_rollout(levels, 16, args.rollout_steps)
-        ours256 = our_rollout(levels, 256, args.rollout_steps * 4)
-        print(f"\nPPO rollouts alone (policy + env, no update), {args.rollout_steps} env steps:")
-        print(f"  ours B=16 {ours16:8.0f}   ours B=256 {ours256:8.0f}   SB3 B=16 {sb3:8.0f} steps/s   "
-              f"ratios {ours16 / sb3:.1f}x (B=16), {ours256 / sb3:.1f}x (B=256)")
-        off = {} if args.no_offline else offline(levels, args.offline_steps, not args.no_d3rlpy)
-        if off:
+        sections = set(args.sections.split(","))
+        ppo, roll, off, mem = {}, {}, {}, None
+        if "ppo" in sections:
+            ppo = ppo_training(levels, args.ppo_steps)
+            print(f"\nPPO training, B = {ppo['B']}, batch {ppo['batch']}, minibatch {ppo['minibatch']}, 4 epochs, "
+                  f"{args.ppo_steps} env steps:")
+            print(f"  ours {ppo['ours']:8.0f} steps/s   SB3 {ppo['sb3']:8.0f} steps/s   "
+                  f"ratio {ppo['ours'] / ppo['sb3']:.2f}x")
+        if "rollout" in sections:
+            roll = {"sb3": sb3_rollout(levels, 16, args.rollout_steps),
+                    "ours16": our_rollout(levels, 16, args.rollout_steps),
+                    "ours256": our_rollout(levels, 256, args.rollout_steps * 4)}
+            print(f"\nPPO rollouts alone (policy + env, no update, same encoder), {args.rollout_steps} env steps:")
+            print(f"  ours B=16 {roll['ours16']:8.0f}   ours B=256 {roll['ours256']:8.0f}   SB3 B=16 {roll['sb3']:8.0f} "
+                  f"steps/s   ratios {roll['ours16'] / roll['sb3']:.1f}x (B=16), {roll['ours256'] / roll['sb3']:.1f}x "
+                  "(B=256)")
+        if "offline" in sections:
+            off = offline(levels, args.offline_steps, not args.no_d3rlpy)
             print(f"\nOffline gradient steps/s, batch 128, {args.offline_steps} steps:")
-        for algo in ("bc", "cql") if off else ():
-            theirs = off.get(f"d3rlpy_{algo}")
-            ratio = f"ratio {off[f'ours_{algo}'] / theirs:.2f}x" if theirs else "(d3rlpy skipped)"
-            print(f"  {algo.upper():4s} ours {off[f'ours_{algo}']:7.1f}   d3rlpy "
-                  f"{theirs if theirs is None else round(theirs, 1)}   {ratio}")
-        print("\n" + json.dumps({"ppo": ppo, "rollout": {"ours16": ours16, "ours256": ours256, "sb3": sb3},
-                                 "offline": off}))
+            for algo in ("bc", "cql"):
+                theirs = off.get(f"d3rlpy_{algo}")
+                ratio = f"ratio {off[f'ours_{algo}'] / theirs:.2f}x" if theirs else "(d3rlpy skipped)"
+                print(f"  {algo.upper():4s} ours {off[f'ours_{algo}']:7.1f}   d3rlpy "
+                      f"{theirs if theirs is None else round(theirs, 1)}   {ratio}")
+        if "memory" in sections:
+            mem = memory()
+            print(f"\nMemory: 50k-transition symbolic 11x11 dataset (uint8 observations): {mem:.1f} MB "
+                  "(target < 100 MB)")
+        print("\n" + json.dumps({"ppo": ppo, "rollout": roll, "offline": off, "memory_mb": mem}))
     if args.record:
         record_section("RL learners (PPO, BC, CQL)",
                        "## RL learners (PPO, BC, CQL)\n\n`python benchmarks/rl_speed.py --record`\n\n```\n"
