@@ -162,3 +162,25 @@ def test_gp_ucb_on_branin_is_seeded_and_round_trips(tmp_path):
     assert runs[0][0] > f.maximum - 1.0  # within 1 of the optimum (-0.398) after 20 evaluations
     clone = GPUCB.load(runs[0][1].save(tmp_path / "gpucb.json"))
     np.testing.assert_array_equal(clone.ask(), runs[0][1].ask())
+
+
+# --------------------------------------------------------------------------- search budgets
+def test_budgeted_acquisition_counts_and_caps_evaluations():
+    from saddlepoint.bayesopt.meanfield import BudgetedAcquisition
+
+    calls = []
+    acq = BudgetedAcquisition(lambda x: calls.append(len(x)) or x[:, 0].astype(float), 5)
+    out = acq(np.arange(8)[:, None])
+    assert acq.used == 5 and acq.spent and calls == [5]
+    assert np.array_equal(out[:5], np.arange(5)) and np.all(np.isneginf(out[5:]))
+    assert np.all(np.isneginf(acq(np.ones((3, 1))))) and calls == [5]
+
+
+def test_naive_gp_ucb_and_mean_field_search_obey_the_same_evaluation_budget():
+    task = make_task("coverage", np.random.default_rng(0), n_actions=6)
+    budget = 150
+    for method, cfg in (("naive-gp-ucb", {"n_candidates": 40, "n_starts": 3, "max_evaluations": budget}),
+                        ("mf-gp-ucb", {"n_candidates": 40, "n_starts": 3, "max_evaluations": budget})):
+        opt = make_optimizer(method, 32, 6, {"outputscale": 0.25, **cfg}, 0)
+        run(task, opt, 4, np.random.default_rng(1))
+        assert 0 < opt.acquisition_evaluations <= 4 * budget, method

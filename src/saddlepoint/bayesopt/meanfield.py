@@ -126,6 +126,10 @@ class _LatticeSearch:
     the pool also holds every past allocation and the even split."""
     n_starts: int = 3
     """Best pool points refined by hill climbing or the relaxation."""
+    max_evaluations: int | None = None
+    """Cap on acquisition evaluations per round (None: no cap); points past the cap score
+    -inf, so the search keeps its best point so far. Give a baseline the same cap for a
+    search of the same strength."""
     multiscale_moves: bool = True
     """Hill climbing moves 2^j, ..., 4, 2, 1 agents at a time, coarse to fine (largest 2^j <=
     N/4), ending at one-agent moves; False: one-agent moves only (the notes' neighbourhood).
@@ -136,6 +140,8 @@ class _LatticeSearch:
         check_choice("lattice_optimizer", self.lattice_optimizer, ("hill_climb", "random", "relaxed"))
         check_positive_int("n_candidates", self.n_candidates)
         check_positive_int("n_starts", self.n_starts)
+        if self.max_evaluations is not None:
+            check_positive_int("max_evaluations", self.max_evaluations)
 
 
 @dataclass(frozen=True)
@@ -186,11 +192,19 @@ class NaiveJointGPUCBConfig(GPUCBSettings):
     """Random joint actions scored per round (plus the best past joint action)."""
     sweeps: int = 3
     """Coordinate-ascent sweeps over agents after the random search (each agent tries all K)."""
+    n_starts: int = 1
+    """Coordinate ascent runs from this many best distinct candidates (1: from the best only)."""
+    max_evaluations: int | None = None
+    """Cap on acquisition evaluations per round, as in the mean-field methods' search (None: no
+    cap); the ascent stops when it is spent."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
         check_positive_int("n_candidates", self.n_candidates)
         check_positive_int("sweeps", self.sweeps, allow_zero=True)
+        check_positive_int("n_starts", self.n_starts)
+        if self.max_evaluations is not None:
+            check_positive_int("max_evaluations", self.max_evaluations)
 
 
 @dataclass(frozen=True)
@@ -339,6 +353,27 @@ def load_optimizer(path: str | Path) -> MeanFieldOptimizer:
 
 
 # --------------------------------------------------------------------------- GP methods
+class BudgetedAcquisition:
+    """An acquisition function that counts the points it scores and, past ``budget`` points
+    (None: no cap), scores the rest -inf without evaluating them."""
+
+    def __init__(self, acquisition: Any, budget: int | None) -> None:
+        self.acquisition, self.budget, self.used = acquisition, budget, 0
+
+    @property
+    def spent(self) -> bool:
+        return self.budget is not None and self.used >= self.budget
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x)
+        take = x.shape[0] if self.budget is None else max(0, min(x.shape[0], self.budget - self.used))
+        out = np.full(x.shape[0], -np.inf)
+        if take:
+            out[:take] = self.acquisition(x[:take])
+        self.used += take
+        return out
+
+
 class _GPMethod(MeanFieldOptimizer):
     """Shared GP bookkeeping: empirical prior mean, refits, beta_t, state of the GP."""
 
@@ -375,8 +410,18 @@ class _GPMethod(MeanFieldOptimizer):
     def _load_state(self, state: dict[str, Any]) -> None:
         self.gp = ExactGP.from_state(state["gp"])
 
+    acquisition_evaluations: int = 0
+    """Acquisition evaluations over all rounds so far (the search's cost)."""
+
     def _search_lattice(self, acquisition) -> np.ndarray:
         """Maximise ``acquisition`` (xi (M, K) -> (M,)) over the N-lattice; returns counts (K,)."""
+        acquisition = BudgetedAcquisition(acquisition, self.config.max_evaluations)
+        try:
+            return self._search_lattice_with(acquisition)
+        finally:
+            self.acquisition_evaluations += acquisition.used
+
+    def _search_lattice_with(self, acquisition) -> np.ndarray:
         c, n, k = self.config, self.n_agents, self.n_actions
         pool = [random_lattice(n, k, c.n_candidates, self._rng),
                 largest_remainder(np.full((1, k), 1.0 / k), n)]
@@ -502,16 +547,34 @@ class NaiveJointGPUCB(_GPMethod):
         return ucb(mean, var, self.beta_sqrt())
 
     def _ask(self) -> np.ndarray:
-        c, n, k = self.config, self.n_agents, self.n_actions
-        score = self.acquisition
-        cand = self._rng.integers(0, k, size=(c.n_candidates, n))
+        c = self.config
+        score = BudgetedAcquisition(self.acquisition, c.max_evaluations)
+        cand = self._rng.integers(0, self.n_actions, size=(c.n_candidates, self.n_agents))
         if self._best_joint is not None:
             cand = np.concatenate([cand, self._best_joint[None]])
         vals = score(cand)
-        best, best_val = cand[int(np.argmax(vals))].copy(), float(np.max(vals))
-        for _ in range(c.sweeps):
+        order = np.argsort(-vals, kind="stable")
+        _, first = np.unique(cand[order], axis=0, return_index=True)
+        starts = order[np.sort(first)[: c.n_starts]]  # best distinct candidates
+        best, best_val = cand[order[0]].copy(), float(vals[order[0]])
+        for s in starts:
+            if score.spent:
+                break
+            joint, val = self._coordinate_ascent(score, cand[s].copy(), float(vals[s]))
+            if val > best_val:
+                best, best_val = joint, val
+        self.acquisition_evaluations += score.used
+        return best
+
+    def _coordinate_ascent(self, score: BudgetedAcquisition, best: np.ndarray,
+                           best_val: float) -> tuple[np.ndarray, float]:
+        """Sweeps over agents, each trying all K actions, until no change or the budget is spent."""
+        k = self.n_actions
+        for _ in range(self.config.sweeps):
             changed = False
-            for i in range(n):
+            for i in range(self.n_agents):
+                if score.spent:
+                    return best, best_val
                 trial = np.repeat(best[None], k, axis=0)
                 trial[:, i] = np.arange(k)
                 tv = score(trial)
@@ -520,7 +583,7 @@ class NaiveJointGPUCB(_GPMethod):
                     best, best_val, changed = trial[j], float(tv[j]), True
             if not changed:
                 break
-        return best
+        return best, best_val
 
     def _observe(self, actions: np.ndarray, counts: np.ndarray, rewards: np.ndarray) -> None:
         self.gp.add(_one_hot(actions[None], self.n_actions), np.atleast_1d(rewards.mean()),
