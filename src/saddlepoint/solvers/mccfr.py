@@ -313,6 +313,7 @@ class _Batched(_MCCFRBase):
         self._m0, m = m0, m0 + m1
         self._regret, self._avg = np.zeros(m), np.zeros(m)
         self._passes = 0
+        self._rows = np.arange(0)
         player, start, nch = cg.h_player, cg.h_child_start, cg.h_num_children
         kmax = max(int(nch.max(initial=1)), 1)
         self._cols = np.arange(kmax)
@@ -340,6 +341,8 @@ class _Batched(_MCCFRBase):
     def advance(self, n: int) -> int:
         """``min(n, batch_size)`` iterations in one pass per player; returns how many."""
         b = min(n, self.config.batch_size)
+        if self._rows.size < b:
+            self._rows = np.arange(b)
         self._passes += 1
         for p in (0, 1):
             self._regret_matching()
@@ -457,48 +460,53 @@ class BatchedOutcomeSampling(_Batched):
     def _pass(self, p: int, batch: int) -> None:
         eps = self.config.epsilon
         player = self._player
-        h = np.zeros(batch, dtype=np.int64)
+        live = np.arange(batch)  # the episodes still running; the arrays below follow it
+        hh = np.zeros(batch, dtype=np.int64)
         my_reach, opp_reach, sample_reach = np.ones(batch), np.ones(batch), np.ones(batch)
         value = np.zeros(batch)
-        live = np.arange(batch)
         path = []
-        while live.size:
-            hh = h[live]
+        while True:
             pl = player[hh]
             done = pl == TERMINAL
             if done.any():
                 value[live[done]] = self._util[hh[done]] if p == 0 else -self._util[hh[done]]
                 keep = ~done
-                live, hh, pl = live[keep], hh[keep], pl[keep]
-                if not live.size:
+                if not keep.any():
                     break
-            self.nodes_visited += live.size
+                live, hh, pl = live[keep], hh[keep], pl[keep]
+                my_reach, opp_reach, sample_reach = my_reach[keep], opp_reach[keep], sample_reach[keep]
+            n = live.size
+            self.nodes_visited += n
             k = self._nch[hh]
             src, probs, valid = self._edges(hh, k)
             mine = pl == p
-            sample = np.where(mine[:, None], (eps / k)[:, None] + (1.0 - eps) * probs, probs) * valid
+            sample = probs.copy()
+            if mine.any():
+                km = k[mine]
+                sample[mine] = (eps / km)[:, None] * valid[mine] + (1.0 - eps) * probs[mine]
             j = self._choose(sample, k)
-            rows = np.arange(live.size)
+            rows = self._rows[:n]
             pj, sj = probs[rows, j], sample[rows, j]
             if mine.any():
-                who = live[mine]
-                path.append((who, src[mine], probs[mine], valid[mine], j[mine], sj[mine],
-                             my_reach[who], opp_reach[who], sample_reach[who]))
-            my_reach[live] *= np.where(mine, pj, 1.0)
-            opp_reach[live] *= np.where(mine, 1.0, pj)  # chance reach enters the opponent's
-            sample_reach[live] *= sj
-            h[live] = self._child[hh] + j
+                path.append((live[mine], src[mine], probs[mine], valid[mine], j[mine], sj[mine],
+                             (my_reach / sample_reach)[mine], (opp_reach / sample_reach)[mine]))
+                my_reach *= np.where(mine, pj, 1.0)
+                opp_reach *= np.where(mine, 1.0, pj)  # chance reach enters the opponent's
+            else:
+                opp_reach *= pj
+            sample_reach *= sj
+            hh = self._child[hh] + j
         reg_idx, reg_w, avg_idx, avg_w = [], [], [], []
-        for who, src, sigma, valid, j, sj, my_r, opp_r, samp_r in reversed(path):
-            rows = np.arange(who.size)
+        for who, src, sigma, valid, j, sj, my_scale, opp_scale in reversed(path):
+            rows = self._rows[: who.size]
             child = value[who] / sj  # baseline-corrected value of the sampled action (others 0)
             v = sigma[rows, j] * child
             chosen = np.zeros_like(sigma)
             chosen[rows, j] = child
             reg_idx.append(src[valid])
-            reg_w.append(((chosen - v[:, None]) * (opp_r / samp_r)[:, None])[valid])
+            reg_w.append(((chosen - v[:, None]) * opp_scale[:, None])[valid])
             avg_idx.append(src[valid])
-            avg_w.append((sigma * (my_r / samp_r)[:, None])[valid])
+            avg_w.append((sigma * my_scale[:, None])[valid])
             value[who] = v
         self._add(self._regret, reg_idx, reg_w)
         self._add(self._avg, avg_idx, avg_w, self._avg_scale())
