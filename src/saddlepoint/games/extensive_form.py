@@ -215,7 +215,7 @@ class CompiledGame:
 
 
 # --------------------------------------------------------------------------- size estimate
-def estimate_num_histories(game: Game, *, width: int = 4096, seed: int = 0, max_depth: int = 10_000,
+def estimate_num_histories(game: Game, *, width: int = 2048, seed: int = 0, max_depth: int = 10_000,
                            stop_above: float = float("inf")) -> float:
     """Unbiased estimate of the number of histories, without building the tree.
 
