@@ -10,29 +10,32 @@ import pytest
 
 from saddlepoint.bayesopt import CoverageTask, make_optimizer, run
 from saddlepoint.experiments import run_experiment
-from saddlepoint.experiments.mean_field_bo import NAIVE, MeanFieldBO, MeanFieldBOPreset
+from saddlepoint.experiments.mean_field_bo import ARMS, NAIVE, MeanFieldBO, MeanFieldBOPreset, task_of
 
 
 def test_smoke_preset_writes_a_complete_run(tmp_path):
     run_dir = run_experiment("mean-field-bo", preset="smoke", out=tmp_path)
     summary = run_dir.summary()
-    assert [c["claim"] for c in summary["claims"]] == [
-        "MF-GP-UCB's regret does not grow with N", "MF-GP-UCB beats random assignment at every N",
-        "naive joint GP-UCB degrades as N grows"]
+    claims = [c["claim"] for c in summary["claims"]]
+    assert len(claims) == 3 and [c.split(":")[0] for c in claims] == ["regret", "regret", "time"]
+    assert "## Reading the checks" in (run_dir.path / "report.md").read_text()
     rows = run_dir.metrics()
     assert {r["method"] for r in rows} >= {"MF-GP-UCB", "naive GP-UCB", "random"}
     assert all(r["regret"] >= -1e-9 for r in rows)
     assert (run_dir.path / "report.md").read_text().startswith("# Mean-field Bayesian optimisation")
     config = json.loads((run_dir.path / "config.json").read_text())
-    assert config["preset"] == "smoke" and config["seeds"] == [0]
+    assert config["preset"] == "smoke" and config["seeds"] == [0, 1]
+    assert {r["task"] for r in rows} == {"coverage", "ports"}
 
 
-def test_cells_are_arm_by_n_by_seed_and_naive_stops_at_its_largest_n():
-    p = MeanFieldBOPreset(rounds=2, n_agents=(4, 64), seeds=(0, 1), naive_max_n=16, n_candidates=10, n_starts=1,
-                          naive_candidates=10, naive_sweeps=1)
+def test_cells_are_task_by_arm_by_n_by_seed_and_each_seed_draws_its_own_task():
+    p = MeanFieldBOPreset(rounds=2, n_agents=(4, 64), tasks=("coverage", "bikes"), seeds=(0, 1), n_candidates=10,
+                          n_starts=1, max_evaluations=50)
     cells = MeanFieldBO().cells(p)
-    assert len(cells) == 2 * 5 * 2 - 2
-    assert {c.params["n"] for c in cells if c.params["arm"] == NAIVE} == {4}
+    assert len(cells) == 2 * 2 * len(ARMS) * 2
+    assert {c.params["n"] for c in cells if c.params["arm"] == NAIVE} == {4, 64}  # naive runs at every N
+    a, b = task_of("bikes", 0), task_of("bikes", 1)
+    assert a.n_actions == 10 and not np.array_equal(a.action_features, b.action_features)
 
 
 @pytest.mark.slow
