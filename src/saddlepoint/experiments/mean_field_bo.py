@@ -106,7 +106,7 @@ class MeanFieldBO(Experiment):
                                    n_candidates=300, n_starts=3, max_evaluations=2000),
     }
     timing_fields = frozenset({"seconds", "seconds_per_round", "seconds ratio"})
-    criteria_commit = None
+    criteria_commit = "49c60875df6189321ab098ca637a89058ad2c1fa"
 
     def config(self, p: MeanFieldBOPreset) -> dict:
         return {"noise_sd": NOISE_SD, "tasks": {t: dict(TASKS[t]) for t in p.tasks},
