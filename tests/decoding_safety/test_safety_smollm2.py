@@ -48,7 +48,7 @@ def test_smollm2_regime_of_the_reproduction_at_micro_scale(tmp_path):
     """The paper preset's SmolLM2 regime end to end (MiniLM classifier cost, relevance reward,
     critic trained on SmolLM2 roll-outs), shrunk: every arm at a matched budget, safety flags
     that agree with the cost model on the final text, and the extra claims computed."""
-    from saddlepoint.decoding.safety import MiniLMClassifierCost
+    from saddlepoint.decoding.safety import KeywordClassifierCost, MiniLMClassifierCost
     from saddlepoint.experiments.base import run
     from saddlepoint.experiments.inferenceguard import (
         InferenceGuard,
@@ -73,9 +73,11 @@ def test_smollm2_regime_of_the_reproduction_at_micro_scale(tmp_path):
         n = 1 if r["arm"] == "base" else sp.num_candidates
         assert r["tokens_forwarded"] - r["resample_tokens"] == r["nominal_tokens"]
         assert r["resample_tokens"] == r["resamples"] * n * sp.chunk_tokens
-    cost = MiniLMClassifierCost()
-    safe_texts = [r["text"] for r in rows if r["safe"]]
-    assert safe_texts and not cost(safe_texts).any()  # running max 0 => the final text is judged safe
+    cost, judge = MiniLMClassifierCost(), KeywordClassifierCost()
+    texts = [r["text"] for r in rows]
+    # one safety measure: the final text, by the search's cost model and by the independent judge
+    assert [r["safe_cost"] for r in rows] == (cost(texts) == 0).astype(float).tolist()
+    assert [r["safe_judge"] for r in rows] == (judge(texts) == 0).astype(float).tolist()
     summary = json.loads((run_dir.path / "summary.json").read_text())
     info = summary["smollm2"]
     crit = info["critic_smollm2"]
@@ -83,4 +85,5 @@ def test_smollm2_regime_of_the_reproduction_at_micro_scale(tmp_path):
     assert info["heldout_accuracy"]["minilm_classifier"] > info["heldout_accuracy"]["keyword_classifier"]
     assert set(info["eval_prompts"]).isdisjoint(info["train_prompts"])
     names = [c["claim"] for c in summary["claims"]]
-    assert any("SmolLM2" in n for n in names) and sum("smollm2" in n for n in names) == 2
+    assert names == ["InferenceGuard is safer than sampling on SmolLM2",
+                     "InferenceGuard has the highest reward among the safest arms (smollm2)"]

@@ -1,14 +1,21 @@
 """The latent critic V_psi(h, z) of InferenceGuard, trained on roll-outs of the frozen model.
 
-Targets are the Sauté augmented return of each roll-out (r(x, y) if z_T >= 0 else -n), and the
-inputs are the model's last hidden state h and the remaining budget z at every chunk boundary
-where the search would ask the critic (row not ended, z >= 0, not the last chunk). Regression
-by mean squared error; the roll-outs are split *by roll-out* into training and held-out parts so
-the held-out loss measures generalisation to new responses.
+The inputs are the model's last hidden state h and the remaining budget z at every chunk
+boundary where the search would ask the critic (row not ended, z >= 0, not the last chunk).
+Two heads on one trunk: a safety head P(z_T >= 0 | h, z) (cross-entropy on whether the roll-out
+ended safe) and a reward head E[r | h, z, safe] (squared error on the safe roll-outs' final
+reward). The critic's value is the expected Sauté augmented return,
+``P(safe) * E[r | safe] - (1 - P(safe)) * n``, the scale on which the search scores finished
+rows exactly (r if z_T >= 0 else -n), so live and finished rows are compared on one scale.
+
+The roll-outs are split *by roll-out* into training, validation (early stopping: the epoch with
+the lowest validation error of the value is kept) and held-out parts; the held-out error, never
+used in training or stopping, measures generalisation to new responses.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +43,10 @@ class RolloutData:
     """(n,) remaining budget there."""
     target: np.ndarray
     """(n,) augmented return of the roll-out it belongs to."""
+    reward: np.ndarray
+    """(n,) final reward of that roll-out."""
+    safe: np.ndarray
+    """(n,) whether that roll-out ended with z_T >= 0 (bool)."""
     group: np.ndarray
     """(n,) roll-out index (for splitting by roll-out)."""
     unsafe_rate: float
@@ -60,7 +71,7 @@ def collect_rollouts(policy: Any, tokenizer: Any, prompts: Sequence[torch.Tensor
         raise InvalidInputError(f"reward_fn has {len(rewards)} scorers for {len(prompts)} prompts")
     sampler = ChunkSampler(policy, tokenizer, temperature)
     gen = torch_generator_from(rng)
-    hs, zs, ts, gs, unsafe = [], [], [], [], []
+    hs, zs, ts, rs, ss, gs, unsafe = [], [], [], [], [], [], []
     for i, prompt in enumerate(progress(prompts, desc="critic roll-outs", enabled=show_progress)):
         ids = torch.as_tensor(prompt).long().view(1, -1)
         rows = sampler.start(ids)
@@ -77,15 +88,18 @@ def collect_rollouts(policy: Any, tokenizer: Any, prompts: Sequence[torch.Tensor
             if t < max_new_tokens:
                 ask = ~rows.finished.numpy() & is_safe(z)
                 points.append((rows.hidden[ask], z[ask], np.flatnonzero(ask)))
-        target = augmented_reward(rewards[i](sampler.texts(rows, ids.shape[1])), z, penalty)
+        final = np.asarray(rewards[i](sampler.texts(rows, ids.shape[1])), dtype=float)
+        target = augmented_reward(final, z, penalty)
         unsafe.append(~is_safe(z))
         for h, zz, idx in points:
             hs.append(h)
             zs.append(zz)
             ts.append(target[idx])
+            rs.append(final[idx])
+            ss.append(is_safe(z)[idx])
             gs.append(i * samples_per_prompt + idx)
-    return RolloutData(torch.cat(hs).float(), np.concatenate(zs), np.concatenate(ts), np.concatenate(gs),
-                       float(np.mean(np.concatenate(unsafe))))
+    return RolloutData(torch.cat(hs).float(), np.concatenate(zs), np.concatenate(ts), np.concatenate(rs),
+                       np.concatenate(ss).astype(bool), np.concatenate(gs), float(np.mean(np.concatenate(unsafe))))
 
 
 @dataclass(frozen=True)
@@ -95,7 +109,7 @@ class CriticConfig:
     hidden_units: int = 64
     """Width of the two hidden layers of the MLP."""
     epochs: int = 60
-    """Passes over the training pairs."""
+    """At most this many passes over the training pairs (early stopping may end sooner)."""
     batch_size: int = 256
     """Minibatch size."""
     lr: float = 3e-3
@@ -103,7 +117,13 @@ class CriticConfig:
     weight_decay: float = 1e-4
     """AdamW weight decay."""
     holdout: float = 0.2
-    """Share of roll-outs held out to measure generalisation."""
+    """Share of roll-outs held out to measure generalisation (never trained or stopped on)."""
+    validation: float = 0.2
+    """Share of the other roll-outs used for early stopping."""
+    patience: int = 10
+    """Stop after this many epochs without a lower validation error (the best epoch is kept)."""
+    penalty: float = 10.0
+    """n: the value of an unsafe ending, -n (the search's penalty)."""
 
     def __post_init__(self) -> None:
         check_positive_int("hidden_units", self.hidden_units)
@@ -111,24 +131,37 @@ class CriticConfig:
         check_positive_int("batch_size", self.batch_size)
         check_positive("lr", self.lr)
         check_positive("weight_decay", self.weight_decay, allow_zero=True)
-        if not 0 < self.holdout < 1:
-            raise InvalidInputError(f"holdout must be in (0, 1), got {self.holdout}")
+        for name in ("holdout", "validation"):
+            if not 0 < getattr(self, name) < 1:
+                raise InvalidInputError(f"{name} must be in (0, 1), got {getattr(self, name)}")
+        check_positive_int("patience", self.patience)
+        check_positive("penalty", self.penalty)
 
 
 class LatentCritic(torch.nn.Module):
-    """V_psi(h, z): an MLP on the standardised hidden state and the remaining budget."""
+    """V_psi(h, z) = P(safe) * E[r | safe] - (1 - P(safe)) * n: a trunk MLP on the standardised
+    hidden state and the remaining budget, a safety head (logit of P(safe)) and a reward head."""
 
-    def __init__(self, dim: int, hidden_units: int, mean: torch.Tensor, scale: torch.Tensor) -> None:
+    def __init__(self, dim: int, hidden_units: int, mean: torch.Tensor, scale: torch.Tensor, penalty: float) -> None:
         super().__init__()
         self.register_buffer("mean", mean.float())
         self.register_buffer("scale", scale.float())
-        self.net = torch.nn.Sequential(torch.nn.Linear(dim + 1, hidden_units), torch.nn.Tanh(),
-                                       torch.nn.Linear(hidden_units, hidden_units), torch.nn.Tanh(),
-                                       torch.nn.Linear(hidden_units, 1))
+        self.penalty = float(penalty)
+        self.trunk = torch.nn.Sequential(torch.nn.Linear(dim + 1, hidden_units), torch.nn.Tanh(),
+                                         torch.nn.Linear(hidden_units, hidden_units), torch.nn.Tanh())
+        self.safety_head = torch.nn.Linear(hidden_units, 1)
+        self.reward_head = torch.nn.Linear(hidden_units, 1)
+
+    def heads(self, hidden: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(safety logit, reward given safe), each (N,)."""
+        x = torch.cat([(hidden.float() - self.mean) / self.scale, z.float()[:, None]], dim=1)
+        t = self.trunk(x)
+        return self.safety_head(t).squeeze(1), self.reward_head(t).squeeze(1)
 
     def forward(self, hidden: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        x = torch.cat([(hidden.float() - self.mean) / self.scale, z.float()[:, None]], dim=1)
-        return self.net(x).squeeze(1)
+        logit, reward = self.heads(hidden, z)
+        p = torch.sigmoid(logit)
+        return p * reward - (1 - p) * self.penalty
 
     def predict(self, hidden: torch.Tensor, z: np.ndarray) -> np.ndarray:
         """Values (N,) for ``hidden`` (N, d) and ``z`` (N,)."""
@@ -141,42 +174,70 @@ def _mse(critic: LatentCritic, h: torch.Tensor, z: torch.Tensor, y: torch.Tensor
         return float(torch.mean((critic(h, z) - y) ** 2))
 
 
-def train_critic(data: RolloutData, config: CriticConfig, rng: np.random.Generator) -> tuple[LatentCritic, dict]:
-    """Fit V_psi by MSE on a roll-out split; returns the critic and a history with the training
-    losses per epoch, the held-out loss before and after training, and the held-out loss of
-    predicting the training mean (a constant baseline)."""
+def _split(data: RolloutData, config: CriticConfig, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """Pair indices of the training, validation and held-out roll-outs."""
     groups = np.unique(data.group)
-    if groups.size < 2:
-        raise InvalidInputError("train_critic needs at least two roll-outs")
-    held = rng.permutation(groups)[: max(1, round(config.holdout * groups.size))]
-    is_held = np.isin(data.group, held)
-    tr, ho = np.flatnonzero(~is_held), np.flatnonzero(is_held)
-    if tr.size == 0 or ho.size == 0:
-        raise InvalidInputError("train_critic needs training and held-out pairs")
+    if groups.size < 3:
+        raise InvalidInputError("train_critic needs at least three roll-outs (train, validation, held out)")
+    order = rng.permutation(groups)
+    n_ho = max(1, round(config.holdout * groups.size))
+    n_val = max(1, round(config.validation * (groups.size - n_ho)))
+    held, val = order[:n_ho], order[n_ho:n_ho + n_val]
+    parts = (np.flatnonzero(~np.isin(data.group, np.r_[held, val])), np.flatnonzero(np.isin(data.group, val)),
+             np.flatnonzero(np.isin(data.group, held)))
+    if any(p.size == 0 for p in parts):
+        raise InvalidInputError("train_critic needs training, validation and held-out pairs")
+    return parts
+
+
+def train_critic(data: RolloutData, config: CriticConfig, rng: np.random.Generator) -> tuple[LatentCritic, dict]:
+    """Fit the two heads (cross-entropy for safety, squared error on safe roll-outs for reward)
+    with early stopping on the validation roll-outs; returns the critic (its best epoch) and a
+    history: training losses per epoch, the validation error per epoch, the best epoch, and the
+    held-out error of the value before and after training and of predicting the training mean
+    (a constant baseline)."""
+    tr, va, ho = _split(data, config, rng)
     h, z, y = data.hidden, torch.as_tensor(data.z, dtype=torch.float32), torch.as_tensor(data.target, dtype=torch.float32)
+    r = torch.as_tensor(data.reward, dtype=torch.float32)
+    safe = torch.as_tensor(data.safe, dtype=torch.float32)
     gen = torch_generator_from(rng)
     htr = h[tr]
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(torch.randint(0, 2**62, (1,), generator=gen)))
-        critic = LatentCritic(h.shape[1], config.hidden_units, htr.mean(0), htr.std(0) + 1e-6)
+        critic = LatentCritic(h.shape[1], config.hidden_units, htr.mean(0), htr.std(0) + 1e-6, config.penalty)
     opt = torch.optim.AdamW(critic.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    tr_t, ho_t = torch.as_tensor(tr), torch.as_tensor(ho)
+    tr_t, va_t, ho_t = torch.as_tensor(tr), torch.as_tensor(va), torch.as_tensor(ho)
     initial = _mse(critic, h[ho_t], z[ho_t], y[ho_t])
     constant = float(torch.mean((y[ho_t] - y[tr_t].mean()) ** 2))
-    losses = []
+    losses, val_losses = [], []
+    best, best_state = np.inf, copy.deepcopy(critic.state_dict())
     for _ in range(config.epochs):
+        critic.train()
         order = tr_t[torch.randperm(tr.size, generator=gen)]
         total = 0.0
         for b in range(0, tr.size, config.batch_size):
             idx = order[b:b + config.batch_size]
-            loss = torch.mean((critic(h[idx], z[idx]) - y[idx]) ** 2)
+            logit, rhat = critic.heads(h[idx], z[idx])
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(logit, safe[idx])
+            mask = safe[idx] > 0
+            if bool(mask.any()):
+                loss = loss + torch.mean((rhat[mask] - r[idx][mask]) ** 2)
             opt.zero_grad()
             loss.backward()
             opt.step()
             total += float(loss.detach()) * idx.numel()
         losses.append(total / tr.size)
+        critic.eval()
+        val_losses.append(_mse(critic, h[va_t], z[va_t], y[va_t]))
+        if val_losses[-1] < best:
+            best, best_state = val_losses[-1], copy.deepcopy(critic.state_dict())
+        elif len(val_losses) - 1 - int(np.argmin(val_losses)) >= config.patience:
+            break
+    critic.load_state_dict(best_state)
     critic.eval()
-    history = {"train_loss": losses, "heldout_loss_initial": initial, "heldout_loss": _mse(critic, h[ho_t], z[ho_t], y[ho_t]),
-               "heldout_loss_constant": constant, "pairs": int(y.numel()), "train_pairs": int(tr.size),
+    history = {"train_loss": losses, "val_loss": val_losses, "best_epoch": int(np.argmin(val_losses)) + 1,
+               "epochs_run": len(val_losses), "heldout_loss_initial": initial,
+               "heldout_loss": _mse(critic, h[ho_t], z[ho_t], y[ho_t]), "heldout_loss_constant": constant,
+               "pairs": int(y.numel()), "train_pairs": int(tr.size), "val_pairs": int(va.size),
                "heldout_pairs": int(ho.size), "unsafe_rate": data.unsafe_rate}
     return critic, history

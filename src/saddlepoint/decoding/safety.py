@@ -41,7 +41,9 @@ __all__ = [
     "CountCost",
     "HelpfulReward",
     "KeywordClassifierCost",
+    "LateCost",
     "MiniLMClassifierCost",
+    "NgramClassifierCost",
     "PatternCost",
     "augmented_reward",
     "discounted_cost",
@@ -165,6 +167,26 @@ class PatternCost:
 
 
 @dataclass(frozen=True)
+class LateCost:
+    """A cost revealed late in the response: ``inner`` judged only on the words from position
+    ``start`` on, so every chunk before ``start`` looks safe and a violation appears only near the
+    end, when few tokens are left to avoid it (the regime where InferenceGuard's resampling fires)."""
+
+    inner: CountCost | PatternCost
+    start: int
+    name: str = "late"
+
+    def __post_init__(self) -> None:
+        check_positive_int("start", self.start, allow_zero=True)
+
+    def __call__(self, texts: Sequence[str]) -> np.ndarray:
+        return self.inner([" ".join(_words(t)[self.start:]) for t in texts])
+
+    def flagged_words(self) -> tuple[str, ...]:
+        return self.inner.flagged_words()
+
+
+@dataclass(frozen=True)
 class HelpfulReward:
     """The tiny task's reward: share of ``helpful`` symbols in the response plus ``fluency_weight``
     x the distinct-symbol ratio (punishes degenerate repetition). 0 for an empty response."""
@@ -285,3 +307,31 @@ class MiniLMClassifierCost(_TrainedTextCost):
         only_unsafe = sorted(words[1] - words[0])
         prob = self.probability(only_unsafe)
         return tuple(w for w, p in zip(only_unsafe, prob) if p > self.threshold)
+
+
+@dataclass
+class NgramClassifierCost(_TrainedTextCost):
+    """A second, independent text judge: logistic regression on word unigrams and bigrams
+    (any non-space token is a word, so it reads the tiny task's symbols) trained on labelled
+    ``data``. C(y) = 1 if P(unsafe | y) > ``threshold`` else 0. A search never sees it when it
+    is used as the judge of final texts."""
+
+    data: tuple[tuple[str, int], ...]
+    threshold: float = 0.5
+    c: float = 1.0
+    """Inverse L2 strength of the logistic regression."""
+    name: str = "ngram_judge"
+    _model: object = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._check_data()
+        fe = require("sklearn.feature_extraction.text", "decoding")
+        lm = require("sklearn.linear_model", "decoding")
+        pipe = require("sklearn.pipeline", "decoding")
+        self._model = pipe.make_pipeline(fe.CountVectorizer(token_pattern=r"\S+", ngram_range=(1, 2), lowercase=False),
+                                         lm.LogisticRegression(C=self.c, max_iter=2000))
+        self._model.fit([t for t, _ in self.data], [int(y) for _, y in self.data])
+
+    def probability(self, texts: Sequence[str]) -> np.ndarray:
+        """P(unsafe | text), (N,)."""
+        return self._model.predict_proba(list(texts))[:, 1]  # type: ignore[union-attr]
