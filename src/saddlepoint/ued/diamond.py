@@ -197,3 +197,69 @@ class DiamondWorldModel(nn.Module):
     def optimizer(self):
         """DIAMOND's AdamW."""
         return torch.optim.AdamW(self.net.parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay)
+
+
+def frame_windows(data, frames: int) -> dict:
+    """Training windows of a pixel or symbolic transition record for :class:`DiamondWorldModel`.
+
+    ``data``: anything with ``observations``, ``next_observations``, ``actions`` and
+    ``episode_starts`` (:class:`~saddlepoint.offline.dataset.TransitionDataset`, or
+    :class:`~saddlepoint.offline.readers.PixelTransitions` from ``load_gen_dgrl``). Channel-last
+    uint8 frames become channel-first floats in [-1, 1]; 0/1 symbolic channels are mapped the
+    same way. Before an episode's start the first frame (and action 0) is repeated.
+    Returns ``past_frames`` (n, L, C, H, W), ``past_actions`` (n, L) and ``next_frame`` (n, C, H, W).
+    """
+    import numpy as np
+
+    check_positive_int("frames", frames)
+    n = len(data.actions)
+    if n == 0:
+        raise InvalidInputError("the dataset is empty")
+    obs, nxt = np.asarray(data.observations), np.asarray(data.next_observations)
+    if obs.ndim != 4:
+        raise InvalidInputError(f"observations must be (n, C, H, W) or (n, H, W, C) frames, got {obs.shape}")
+    channel_last = obs.shape[-1] in (1, 3) and obs.shape[1] not in (1, 3)
+
+    def to_float(a):
+        a = a.astype(np.float32)
+        a = a / 127.5 - 1.0 if a.max() > 1 else a * 2.0 - 1.0
+        return np.moveaxis(a, -1, 1) if channel_last else a
+
+    actions = np.asarray(data.actions, dtype=np.int64).reshape(n)
+    episode = np.cumsum(np.isin(np.arange(n), np.asarray(data.episode_starts))) - 1
+    start = np.asarray(data.episode_starts)[episode]
+    offsets = np.arange(-frames + 1, 1)
+    idx = np.arange(n)[:, None] + offsets[None, :]
+    valid = idx >= start[:, None]
+    idx = np.maximum(idx, start[:, None])
+    frames_f = to_float(obs)
+    return {"past_frames": torch.from_numpy(frames_f[idx]),
+            "past_actions": torch.from_numpy(np.where(valid, actions[idx], 0)),
+            "next_frame": torch.from_numpy(to_float(nxt))}
+
+
+def train_diamond(data, config: DiamondConfig = CONFIGS["tiny"], steps: int = 100, batch_size: int = 32,
+                  seed: int = 0) -> tuple[DiamondWorldModel, list[float]]:
+    """Fit a :class:`DiamondWorldModel` on a transition record (see :func:`frame_windows`); returns
+    the model and its training losses. On a GPU pass a ``*-gpu`` config and move tensors yourself."""
+    check_positive_int("steps", steps)
+    check_positive_int("batch_size", batch_size)
+    windows = frame_windows(data, config.frames)
+    if windows["next_frame"].shape[1] != config.frame_channels:
+        raise InvalidInputError(f"frames have {windows['next_frame'].shape[1]} channels but the config expects "
+                                f"{config.frame_channels}")
+    gen = torch.Generator().manual_seed(int(seed))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(seed))
+        model = DiamondWorldModel(config)
+    opt = model.optimizer()
+    losses = []
+    n = len(windows["next_frame"])
+    for _ in range(steps):
+        i = torch.randint(n, (batch_size,), generator=gen)
+        loss = model.loss(windows["next_frame"][i], windows["past_frames"][i], windows["past_actions"][i], gen)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(float(loss))
+    return model, losses
