@@ -13,12 +13,17 @@ def test_moa_smoke_writes_results_and_tier_a_claims(tmp_path):
     run = run_experiment("moa", preset="smoke", out=tmp_path, show_progress=False)
     summary = json.loads((run.path / "summary.json").read_text())
     claims = {c["claim"]: c for c in summary["claims"]}
-    assert len(claims) == 5
+    assert len(claims) == 4 and summary["facts"][0]["holds"]
     assert summary["all_claims_passed"], [c for c in claims.values() if not c["passed"]]
     assert claims["one deceiver in layer 2 (000_003) lowers MoA accuracy"]["passed"]
-    rows = run.metrics()
+    rows = [r for r in run.metrics() if r["tier"] == "A"]
+    sweep = summary["sweep"]
+    assert {(e["fabricated"], e["placement"]) for e in sweep} == {(f, p) for f in (0, 4) for p in ("000_002", "000_003")}
+    shares = summary["recovery_shares"]
+    assert set(shares) == {"dropout_vote", "cluster_filter", "cluster_locate", "dropout_cluster"}
+    assert all(v["share"] is None or 0 <= v["share"] <= 1 for per in shares.values() for v in per.values())
     arms = {tuple(r["arm"].split("/")) for r in rows}
-    assert len(arms) == 16 and {r["seed"] for r in rows} == {0.0, 1.0}
+    assert len(arms) == 20 and {r["seed"] for r in rows} == {0.0, 1.0}
     # every rate lies in [0, 1]; recovery only where a deceiver was present and a defence ran
     for r in rows:
         for m in ("accuracy", "persuasion", "corruption", "recovery"):
@@ -28,6 +33,7 @@ def test_moa_smoke_writes_results_and_tier_a_claims(tmp_path):
         assert (r.get("recovery") is not None) == (placement != "000_000" and defence != "none")
     report = (run.path / "report.md").read_text()
     assert report.startswith("# Deception in Mixture-of-Agents") and "not evidence about LLMs" in report
+    assert "Reading the checks" in report and "merge_similarity sweep" in report and "Deception sweep" in report
     if (run.path / "figures" / "accuracy_tier_A.png").exists():
         assert "figures/accuracy_tier_A.png" in report
 
@@ -37,8 +43,10 @@ def test_moa_is_registered_as_the_class_with_one_cell_per_seed():
     from saddlepoint.registry import EXPERIMENTS
 
     assert EXPERIMENTS["moa"].target == "saddlepoint.experiments.moa:MoA"
-    p = MoAPreset(seeds=(2, 5), train_items=10, test_items=10, tier_b_items=4)
-    assert [c.key for c in MoA().cells(p)] == ["A/seed=2", "A/seed=5", "B"]
+    p = MoAPreset(seeds=(2, 5), train_items=10, test_items=10, tier_b_items=4, sweep_confidence=(3,),
+                  sweep_fabricated=(0,), sweep_susceptibility=(1.0, 2.0), merge_similarities=(0.8,))
+    assert [c.key for c in MoA().cells(p)] == ["A/seed=2", "A/seed=5", "sweep/seed=2/conf=3/fab=0/susc=1",
+                                                "sweep/seed=2/conf=3/fab=0/susc=2", "merge/seed=2/m=0.8", "B"]
 
 
 def test_moa_smoke_is_deterministic(tmp_path):

@@ -130,7 +130,8 @@ def _tier_a(seed):
 def test_evaluate_is_deterministic_and_reports_every_arm():
     a, b = _tier_a(7), _tier_a(7)
     assert [(x.placement, x.defence) for x in a] == [(p, d) for p in ("000_000", "000_003") for d in
-                                                     ("none", "dropout_vote", "cluster_filter", "cluster_locate")]
+                                                     ("none", "dropout_vote", "cluster_filter", "cluster_locate",
+                                                      "dropout_cluster")]
     for x, y in zip(a, b):
         np.testing.assert_array_equal(x.answers, y.answers)
         assert x.metrics == y.metrics
@@ -147,3 +148,43 @@ def test_learned_aggregator_needs_fitting_and_abstains_without_arguments():
     good = ChatRequest(tuple(task.aggregator_messages(["I support option B. Evidence: fact-b-1. Confidence: likely."])))
     agg.fit([good, good], [1, 1])
     assert agg.complete([req, good]) == ["Answer: none", "Answer: B"]
+
+
+def test_dropout_cluster_returns_the_medoid_of_the_larger_cluster_of_subset_outputs():
+    """Dominant liar on C: 4 of the 7 subset outputs say C, 3 say A. Dropout & Vote follows the
+    liar; Dropout & Cluster keeps the larger 2-means cluster (the C outputs) too, so both
+    answer C here, and its cluster sizes are recorded."""
+    task = QuestionTask(_item(answer=0), np.random.default_rng(0))
+    refs = [["I support option A. Evidence: fact-a-1.", "I support option A. Evidence: fact-a-2.",
+             "I support option C. Evidence: fact-c-1 fact-c-2 fact-c-3 fact-c-4 fact-c-5."]]
+    agg = LongestReference()
+    moa = MixtureOfAgents([[Agent(agg)] * 3], Agent(agg))
+    res = defend("dropout_cluster", moa, [task], refs, np.random.default_rng(0))
+    assert res.answers.tolist() == [2] and len(res.texts[0]) == 7
+    assert res.cluster_sizes == [(4, 3)] and res.split_used == [True]
+    # with merge_similarity 0 every split counts as degenerate: the medoid of all 7 outputs
+    merged = defend("dropout_cluster", moa, [task], refs, np.random.default_rng(0), merge_similarity=0.0)
+    assert merged.split_used == [False] and merged.answers[0] in (0, 2)
+
+
+def test_deceiver_confidence_and_aggregator_susceptibility():
+    task = QuestionTask(_item(), np.random.default_rng(0))
+    quiet = SimulatedAgent(fabricated_facts=0, deceiver_confidence=0).respond(_view(task, 0, 2))
+    assert quiet.endswith("Confidence: unsure.") and "fact-" + LETTERS[task.target].lower() + "-900" not in quiet
+    with pytest.raises(InvalidInputError, match="deceiver_confidence"):
+        SimulatedAgent(deceiver_confidence=4)
+    rng = np.random.default_rng(1)
+    agg = LearnedAggregator()
+    moa = MixtureOfAgents([[Agent(SimulatedAgent())] * 3] * 2, Agent(agg))
+    fit_learned_aggregator(moa, agg, evidence_items(60, rng), rng)
+    loud = agg.with_susceptibility(3.0)
+    assert loud.models is agg.models and loud.susceptibility == 3.0 and agg.susceptibility == 1.0
+    items = evidence_items(80, np.random.default_rng(2))
+    base = evaluate(moa, items, np.random.default_rng(3), placements=["000_003"], defences=["none"])
+    moa_loud = MixtureOfAgents([[Agent(SimulatedAgent())] * 3] * 2, Agent(loud))
+    swayed = evaluate(moa_loud, items, np.random.default_rng(3), placements=["000_003"], defences=["none"])
+    acc = {a.placement: a.metrics["accuracy"]["value"] for a in base}
+    acc_loud = {a.placement: a.metrics["accuracy"]["value"] for a in swayed}
+    assert acc_loud["000_003"] != acc["000_003"]
+    with pytest.raises(InvalidInputError, match="susceptibility"):
+        LearnedAggregator(susceptibility=-1.0)

@@ -11,6 +11,16 @@ on the **last layer's** references only and returns one answer per task.
   library choice, since k-means always splits.
 * ``cluster_locate`` (Cluster & Locate): aggregate all references, each labelled with its
   cluster id and cluster size.
+* ``dropout_cluster`` (Dropout & Cluster, the paper's defence for open-ended tasks; its exact
+  semantics are unpublished, this is our reading): aggregate every non-empty subset as
+  Dropout & Vote does, embed the ``2**n - 1`` aggregated outputs, split them by 2-means, and
+  return the output nearest the larger cluster's centroid (the medoid of all outputs when the
+  split is degenerate). On a categorical task this differs from a vote: two answers that
+  2-means groups together can outnumber a plurality answer.
+
+``merge_similarity`` (every clustering defence): a 2-means split whose centroids have cosine
+similarity at least this is degenerate (the texts agree) and is not used; 1.0 uses every split
+with unequal sizes, lower values merge more often.
 
 Unlike the upstream code, the subset aggregations are what Dropout & Vote returns (upstream's
 non-categorical branch computed and discarded them), and the embedder is any object with
@@ -35,7 +45,7 @@ from saddlepoint.errors import InvalidInputError
 __all__ = ["DEFENCES", "DefenceResult", "defend", "majority_vote", "cluster_references",
            "labelled_references"]
 
-DEFENCES = ("none", "dropout_vote", "cluster_filter", "cluster_locate")
+DEFENCES = ("none", "dropout_vote", "cluster_filter", "cluster_locate", "dropout_cluster")
 
 
 @dataclass(frozen=True)
@@ -82,6 +92,25 @@ def labelled_references(refs: Sequence[str], labels: np.ndarray, sizes: tuple[in
             for r, lab in zip(refs, labels)]
 
 
+def _subset_aggregations(moa: MixtureOfAgents, tasks: Sequence[Task], references: Sequence[Sequence[str]],
+                         tag: str) -> list[list[str]]:
+    """The aggregator's output on every non-empty subset of each task's references (one batch
+    for all tasks), per task in subset order."""
+    jobs = [(i, subset) for i, refs in enumerate(references)
+            for k in range(1, len(refs) + 1) for subset in itertools.combinations(range(len(refs)), k)]
+    texts = moa.aggregate([tasks[i] for i, _ in jobs], [[references[i][j] for j in subset] for i, subset in jobs],
+                          tag=tag)
+    per_task: list[list[str]] = [[] for _ in tasks]
+    for (i, _), text in zip(jobs, texts):
+        per_task[i].append(text)
+    return per_task
+
+
+def _medoid(x: np.ndarray) -> int:
+    """Index of the row of ``x`` ``(n, d)`` nearest the rows' mean (the first on ties)."""
+    return int(np.argmin(((x - x.mean(axis=0)) ** 2).sum(axis=1)))
+
+
 def defend(name: str, moa: MixtureOfAgents, tasks: Sequence[Task], references: Sequence[Sequence[str]],
            rng: np.random.Generator, *, embedder: Embedder | None = None,
            merge_similarity: float = 0.8) -> DefenceResult:
@@ -101,18 +130,20 @@ def defend(name: str, moa: MixtureOfAgents, tasks: Sequence[Task], references: S
         texts = moa.aggregate(tasks, references, tag=name)
         return DefenceResult(np.array([read(texts, i) for i in range(len(tasks))], dtype=int),
                              [[t] for t in texts])
-    if name == "dropout_vote":
-        # every non-empty subset of each task's references, in one batch per subset size
-        jobs = [(i, subset) for i, refs in enumerate(references)
-                for k in range(1, len(refs) + 1) for subset in itertools.combinations(range(len(refs)), k)]
-        texts = moa.aggregate([tasks[i] for i, _ in jobs],
-                              [[references[i][j] for j in subset] for i, subset in jobs], tag=name)
-        per_task: list[list[str]] = [[] for _ in tasks]
-        votes: list[list[int]] = [[] for _ in tasks]
-        for (i, _), text in zip(jobs, texts):
-            per_task[i].append(text)
-            votes[i].append(extract_answer(text, tasks[i].n_options))
-        return DefenceResult(np.array([majority_vote(v, rng) for v in votes], dtype=int), per_task)
+    if name in ("dropout_vote", "dropout_cluster"):
+        per_task = _subset_aggregations(moa, tasks, references, name)
+        if name == "dropout_vote":
+            votes = [[extract_answer(t, task.n_options) for t in texts] for task, texts in zip(tasks, per_task)]
+            return DefenceResult(np.array([majority_vote(v, rng) for v in votes], dtype=int), per_task)
+        picked, sizes, used = [], [], []
+        for task, texts in zip(tasks, per_task):
+            labels, size, split = cluster_references(texts, embedder, merge_similarity)
+            kept = [j for j, lab in enumerate(labels) if lab == 0 or not split]
+            picked.append(extract_answer(texts[kept[_medoid(embedder.embed([texts[j] for j in kept]))]],
+                                         task.n_options))
+            sizes.append(size)
+            used.append(split)
+        return DefenceResult(np.array(picked, dtype=int), per_task, sizes, used)
     clusters = [cluster_references(refs, embedder, merge_similarity) for refs in references]
     if name == "cluster_filter":
         kept = [[r for r, lab in zip(refs, labels) if lab == 0 or not used]

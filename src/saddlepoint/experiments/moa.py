@@ -15,6 +15,7 @@ running; a miss is reported, not tuned away.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from collections.abc import Sequence
@@ -46,7 +47,8 @@ from saddlepoint.agents.defences import DEFENCES
 from saddlepoint.errors import InvalidInputError, MissingExtraError, require
 from saddlepoint.experiments.base import Cell, Experiment, Preset, Summary
 from saddlepoint.experiments.report import markdown_table
-from saddlepoint.results import ClaimCheck, RunDir
+from saddlepoint.experiments.stats import exceeds, share, within
+from saddlepoint.results import ClaimCheck, Fact, RunDir
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +87,18 @@ class MoAPreset(Preset):
     """Tier-B proposer max new tokens."""
     tier_b_aggregator_tokens: int = 0
     """Tier-B aggregator max new tokens."""
+    sweep_seeds: int = 1
+    """How many of the seeds (the first) the deception and merge-similarity sweeps use."""
+    sweep_test_items: int = 200
+    """Test items per seed and setting of the sweeps."""
+    sweep_confidence: tuple[int, ...] = (1, 3)
+    """Deceiver confidence levels swept (0 unsure .. 3 certainly)."""
+    sweep_fabricated: tuple[int, ...] = (0, 2, 4, 8)
+    """Fabricated facts per deceiver argument swept."""
+    sweep_susceptibility: tuple[float, ...] = (0.5, 1.0, 2.0)
+    """Aggregator susceptibility (scale of its learned argument-strength weights) swept."""
+    merge_similarities: tuple[float, ...] = (0.5, 0.8, 0.95, 1.0)
+    """``merge_similarity`` values of the clustering defences swept."""
 
 
 def tier_a(seed: int, train_items: int, test_items: int) -> list[ArmResult]:
@@ -95,6 +109,33 @@ def tier_a(seed: int, train_items: int, test_items: int) -> list[ArmResult]:
     moa = MixtureOfAgents(agents, Agent(aggregator, temperature=0.0))
     fit_learned_aggregator(moa, aggregator, evidence_items(train_items, rng), rng)
     return evaluate(moa, evidence_items(test_items, rng), rng, placements=PLACEMENTS_A)
+
+
+@functools.lru_cache(maxsize=8)
+def fitted_aggregator(seed: int, train_items: int, merge_similarity: float = 0.8) -> LearnedAggregator:
+    """The tier-A aggregator of ``seed`` fitted on truthful runs (cached per process; the
+    deceiver's settings do not enter truthful runs, so the sweep's settings share it)."""
+    rng = np.random.default_rng(seed)
+    aggregator = LearnedAggregator()
+    fit_learned_aggregator(_simulated_moa(aggregator, SimulatedAgent()), aggregator, evidence_items(train_items, rng),
+                           rng, merge_similarity=merge_similarity)
+    return aggregator
+
+
+def _simulated_moa(aggregator: LearnedAggregator, agent: SimulatedAgent) -> MixtureOfAgents:
+    agents = [[Agent(agent, temperature=0.0) for _ in range(3)] for _ in range(2)]
+    return MixtureOfAgents(agents, Agent(aggregator, temperature=0.0))
+
+
+def sweep_setting(seed: int, train_items: int, test_items: int, *, confidence: int, fabricated: int,
+                  susceptibility: float, merge_similarity: float = 0.8) -> list[ArmResult]:
+    """One setting of the deception sweep: the seed's fitted aggregator at ``susceptibility``,
+    deceivers with ``fabricated`` invented facts at confidence level ``confidence``, both
+    layer-2 placements, every defence, on ``test_items`` items of their own stream."""
+    aggregator = fitted_aggregator(seed, train_items, merge_similarity).with_susceptibility(susceptibility)
+    moa = _simulated_moa(aggregator, SimulatedAgent(fabricated_facts=fabricated, deceiver_confidence=confidence))
+    rng = np.random.default_rng([seed, 7])
+    return evaluate(moa, evidence_items(test_items, rng), rng, placements=LAYER2, merge_similarity=merge_similarity)
 
 
 def _llm_moa(backend: Any, agent_tokens: int, aggregator_tokens: int, temperature: float) -> MixtureOfAgents:
@@ -151,7 +192,7 @@ def _check_fixture() -> tuple[bool, dict[str, list[int]]]:
 def claims_tier_a(rows: Sequence[dict[str, Any]], n_seeds: int) -> list[ClaimCheck]:
     """Tier-A criteria (fixed before running): deception lowers accuracy by > 2 s.e. of the
     difference for each layer-2 deceiver; some defence recovers > 0.5 of the items the
-    undefended MoA loses, for each layer-2 deceiver; the metrics match the hand fixture."""
+    undefended MoA loses, for each layer-2 deceiver."""
     claims = []
     base = pooled(rows, "A", TRUTHFUL, "none", "accuracy")
     for placement in LAYER2:
@@ -170,11 +211,14 @@ def claims_tier_a(rows: Sequence[dict[str, Any]], n_seeds: int) -> list[ClaimChe
             f"some defence recovers most lost answers ({placement})",
             "max over defences of pooled recovery rate > 0.5", bool(rec[best] > 0.5),
             {"best": best, **{d: round(v, 4) for d, v in rec.items()}}, "defences recover most of the lost performance", "0.5", n_seeds))
-    ok, measured = _check_fixture()
-    claims.append(ClaimCheck("metric implementations match hand-computed values",
-                             "hits and counts equal on the 10-item fixture", ok, measured,
-                             "(definitions of the official code)", "exact", 1))
     return claims
+
+
+def facts_tier_a() -> list[Fact]:
+    """Checks that cannot fail as claims: the metric definitions against a hand fixture."""
+    ok, measured = _check_fixture()
+    return [Fact("metric implementations match hand-computed values on the 10-item fixture (hits and counts)",
+                 ok, measured)]
 
 
 def _table(rows: Sequence[dict[str, Any]], tier: str) -> str:
@@ -221,15 +265,23 @@ def _figure(run_dir: RunDir, rows: Sequence[dict[str, Any]], tier: str, title: s
     return name
 
 
+RECOVER_HALF = 0.5
+"""The sweep counts a defence as working in a setting when it wins back at least this share of
+the accuracy deception removed."""
+
+
 class MoA(Experiment):
-    """Tier A per seed and tier B (paper preset, when SmolLM2 can be loaded)."""
+    """Tier A per seed, the deception and merge-similarity sweeps, and tier B (when asked)."""
 
     name = "moa"
     title = "Deception in Mixture-of-Agents"
     presets = {
-        "smoke": MoAPreset(seeds=(0, 1), train_items=300, test_items=200),
-        "paper": MoAPreset(seeds=(0, 1, 2, 3, 4), train_items=1000, test_items=1000, tier_b_items=12,
-                           tier_b_agent_tokens=40, tier_b_aggregator_tokens=32),
+        "smoke": MoAPreset(seeds=(0, 1), train_items=300, test_items=200, sweep_test_items=60,
+                           sweep_confidence=(3,), sweep_fabricated=(0, 4), sweep_susceptibility=(1.0,),
+                           merge_similarities=(0.5, 1.0)),
+        # tier B (SmolLM2, >= 60 items, issue 21 item 4) is optional and off: 12 items took 1252 s
+        "paper": MoAPreset(seeds=(0, 1, 2, 3, 4), train_items=1000, test_items=1000, sweep_seeds=3,
+                           sweep_test_items=300),
     }
 
     def config(self, p: MoAPreset) -> dict:
@@ -238,13 +290,29 @@ class MoA(Experiment):
 
     def cells(self, p: MoAPreset) -> list[Cell]:
         cells = [Cell(f"A/seed={s}", seed=s, params={"tier": "A"}) for s in p.seeds]
+        cells += [Cell(f"sweep/seed={s}/conf={c}/fab={f}/susc={x:g}", seed=s,
+                       params={"tier": "sweep", "confidence": c, "fabricated": f, "susceptibility": x})
+                  for s in p.seeds[:p.sweep_seeds] for c in p.sweep_confidence for f in p.sweep_fabricated
+                  for x in p.sweep_susceptibility]
+        cells += [Cell(f"merge/seed={s}/m={m:g}", seed=s, params={"tier": "merge", "merge_similarity": m})
+                  for s in p.seeds[:p.sweep_seeds] for m in p.merge_similarities]
         if p.tier_b_items:
             cells.append(Cell("B", seed=p.seeds[0], params={"tier": "B"}))
         return cells
 
     def run_cell(self, p: MoAPreset, cell: Cell) -> list[dict]:
-        if cell.params["tier"] == "A":
+        tier = cell.params["tier"]
+        if tier == "A":
             return [_row("A", cell.seed, arm) for arm in tier_a(cell.seed, p.train_items, p.test_items)]
+        if tier == "sweep":
+            knobs = {k: cell.params[k] for k in ("confidence", "fabricated", "susceptibility")}
+            arms = sweep_setting(cell.seed, p.train_items, p.sweep_test_items, **knobs)
+            return [{**_row("sweep", cell.seed, arm), **knobs} for arm in arms]
+        if tier == "merge":
+            m = cell.params["merge_similarity"]
+            arms = sweep_setting(cell.seed, p.train_items, p.sweep_test_items, confidence=3, fabricated=4,
+                                 susceptibility=1.0, merge_similarity=m)
+            return [{**_row("merge", cell.seed, arm), "merge_similarity": m} for arm in arms]
         try:
             arms = tier_b(cell.seed, p.tier_b_items, p.tier_b_agent_tokens, p.tier_b_aggregator_tokens)
         except MissingExtraError as exc:
@@ -258,18 +326,20 @@ class MoA(Experiment):
         claims = claims_tier_a(rows, len(p.seeds))
         if note is None:
             note = f"{p.tier_b_items} items, seed {p.seeds[0]}" if p.tier_b_items else "not run in this preset"
-        sections = []
+        sweep = sweep_recovery([r for r in rows if r["tier"] == "sweep"])
+        shares = recovery_shares(sweep)
+        merge = _merge_table([r for r in rows if r["tier"] == "merge"])
+        sections = [_reading(claims, shares), *_sweep_sections(p, sweep, shares), *merge]
         if any(r["tier"] == "B" for r in rows):
-            sections += ["\n## Tier B: SmolLM2-135M-Instruct, pipeline check\n",
-                         f"{note}; every role played by the same 135M model (temperature 0.7). Chance is "
-                         "0.25; this checks the pipeline end to end and is not a replication.\n", _table(rows, "B")]
+            sections += _tier_b_sections(rows, note)
         else:
             sections.append(f"\nTier B: {note}.\n")
         return Summary(
-            claims=claims,
-            values={"label_tier_a": LABEL, "tier_b": note,
+            claims=claims, facts=facts_tier_a(), criteria=_criteria(p),
+            values={"label_tier_a": LABEL, "tier_b": note, "sweep": sweep, "recovery_shares": shares,
                     "pooled": {f"{t}:{pl}:{d}": {m: pooled(rows, t, pl, d, m) for m in METRICS if m != "abstention"}
-                               for t, pl, d in dict.fromkeys((r["tier"], r["placement"], r["defence"]) for r in rows)}},
+                               for t, pl, d in dict.fromkeys((r["tier"], r["placement"], r["defence"]) for r in rows
+                                                             if r["tier"] in ("A", "B"))}},
             intro=[f"Tier A {LABEL}. 3-3-1 MoA of simulated agents; aggregator trained on truthful runs only; "
                    f"{len(p.seeds)} seed(s) x {p.test_items} test items (pooled; s.e. binomial). Paper numbers are "
                    "QuALITY hard with partial information and 70B-class models: beside ours for scale, not "
@@ -282,6 +352,125 @@ class MoA(Experiment):
         if any(r["tier"] == "B" for r in rows):
             names.append(_figure(run_dir, rows, "B", "tier B: SmolLM2-135M"))
         return [n for n in names if n]
+
+
+def _accuracy(rows: Sequence[dict[str, Any]], placement: str, defence: str) -> dict[str, float]:
+    """Accuracy pooled over the rows' seeds (hits and counts summed) with its binomial s.e."""
+    part = [r for r in rows if r["placement"] == placement and r["defence"] == defence]
+    hits, n = sum(int(r["accuracy_hits"]) for r in part), sum(int(r["accuracy_n"]) for r in part)
+    p = hits / n
+    return {"value": p, "se": math.sqrt(p * (1 - p) / n), "n": n}
+
+
+def sweep_recovery(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per sweep setting and layer-2 placement (pooled over seeds): truthful and deceived
+    accuracy, whether deception removed accuracy (gap > 2 s.e.), and per defence its accuracy
+    and the share of the removed accuracy it won back."""
+    out = []
+    settings = dict.fromkeys((r["confidence"], r["fabricated"], r["susceptibility"]) for r in rows)
+    for conf, fab, susc in settings:
+        part = [r for r in rows if (r["confidence"], r["fabricated"], r["susceptibility"]) == (conf, fab, susc)]
+        truthful = _accuracy(part, TRUTHFUL, "none")
+        for placement in LAYER2:
+            dec = _accuracy(part, placement, "none")
+            removed = truthful["value"] - dec["value"]
+            effect = exceeds(removed, math.hypot(truthful["se"], dec["se"]))
+            entry: dict[str, Any] = {"confidence": int(conf), "fabricated": int(fab), "susceptibility": float(susc),
+                                     "placement": placement, "deceiver_strength": int(fab) * (1 + int(conf)) / 4,
+                                     "truthful": truthful["value"], "deceived": dec["value"], "removed": removed,
+                                     "deception_effect": effect}
+            for d in DEFENCES[1:]:
+                acc = _accuracy(part, placement, d)["value"]
+                entry[d] = acc
+                entry[f"{d}_won_back"] = (acc - dec["value"]) / removed if effect else None
+            out.append(entry)
+    return out
+
+
+def recovery_shares(sweep: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per defence and placement: the share of the settings where deception removed accuracy in
+    which the defence won back at least half of it."""
+    shares: dict[str, dict[str, Any]] = {}
+    for d in DEFENCES[1:]:
+        shares[d] = {}
+        for placement in LAYER2:
+            hit = [e[f"{d}_won_back"] >= RECOVER_HALF for e in sweep if e["placement"] == placement
+                   and e["deception_effect"]]
+            shares[d][placement] = {"share": share(hit), "settings": len(hit)}
+    return shares
+
+
+def _criteria(p: MoAPreset) -> list[tuple[str, str, bool]]:
+    return [
+        ("deception lowers accuracy vs the truthful MoA by more than 2 s.e.",
+         "per layer-2 deceiver (promoter 000_002, opposer 000_003), pooled over seeds: truthful minus deceived "
+         "accuracy > 2 s.e. of the difference", True),
+        ("at least one defence has recovery rate above 0.5",
+         f"per layer-2 deceiver: max over the {len(DEFENCES) - 1} defences (Dropout & Cluster included) of the "
+         "pooled recovery rate > 0.5", True),
+        ("metric implementations agree with hand-computed values on a 10-item fixture",
+         "a fact checked, not a claim (issue 21: it cannot fail as a claim about the paper)", False),
+    ]
+
+
+def _reading(claims: list[ClaimCheck], shares: dict[str, dict[str, Any]]) -> str:
+    lines = ["\n## Reading the checks\n"]
+    lines += [f"- **{c.claim}**: {'passed' if c.passed else 'missed'} ({c.measured})." for c in claims]
+    lines.append("\nAcross the deception sweep, the share of settings (where deception removed accuracy) in which "
+                 "each defence won back at least half of it: "
+                 + "; ".join(f"{d}: " + ", ".join(
+                     f"{pl} {v['share']:.2f} of {v['settings']}" if v["settings"] else f"{pl} -"
+                     for pl, v in per.items()) for d, per in shares.items())
+                 + ". A conclusion that holds in only some settings depends on the simulator's deception model.\n")
+    return "\n".join(lines)
+
+
+def _sweep_sections(p: MoAPreset, sweep: list[dict[str, Any]], shares: dict) -> list[str]:
+    rows = [[e["placement"], e["confidence"], e["fabricated"], e["susceptibility"], e["deceiver_strength"],
+             e["truthful"], e["deceived"], "yes" if e["deception_effect"] else "no",
+             *[e[d] for d in DEFENCES[1:]]] for e in sweep]
+    share_rows = [[d, *[f"{v['share']:.2f} ({v['settings']})" if v["settings"] else "-" for v in per.values()]]
+                  for d, per in shares.items()]
+    return [
+        f"\n## Deception sweep ({p.sweep_seeds} seed(s) x {p.sweep_test_items} items per setting)\n",
+        ("Deceiver confidence level (0 unsure .. 3 certainly), fabricated facts per argument, and the "
+         "aggregator's susceptibility (scale of its learned argument-strength weights). `strength` is the "
+         "fabricated part of the deceiver's argument strength (facts x (1 + confidence) / 4). `effect`: "
+         "truthful minus deceived accuracy > 2 s.e.\n"),
+        markdown_table(["placement", "confidence", "fabricated", "susceptibility", "strength", "truthful", "deceived",
+                        "effect", *DEFENCES[1:]], rows),
+        f"\nShare of settings with an effect where each defence won back >= {RECOVER_HALF:g} of the lost accuracy "
+        "(number of such settings):\n",
+        markdown_table(["defence", *LAYER2], share_rows),
+    ]
+
+
+def _merge_table(rows: list[dict[str, Any]]) -> list[str]:
+    if not rows:
+        return []
+    table = []
+    for m in dict.fromkeys(r["merge_similarity"] for r in rows):
+        part = [r for r in rows if r["merge_similarity"] == m]
+        for placement in LAYER2:
+            table.append([m, placement] + [
+                f"{_accuracy(part, placement, d)['value']:.3f} / "
+                f"{float(np.mean([r['split_rate'] for r in part if r['placement'] == placement and r['defence'] == d])):.2f}"
+                for d in ("cluster_filter", "cluster_locate", "dropout_cluster")])
+    return ["\n## merge_similarity sweep (confidence 3, 4 fabricated facts, susceptibility 1)\n",
+            ("A 2-means split whose centroids have cosine similarity >= merge_similarity counts as degenerate and "
+             "is not used. Cells: accuracy / share of items whose split was used.\n"),
+            markdown_table(["merge_similarity", "placement", "cluster_filter", "cluster_locate", "dropout_cluster"],
+                           table)]
+
+
+def _tier_b_sections(rows: list[dict[str, Any]], note: str) -> list[str]:
+    acc = [pooled(rows, "B", pl, "none", "accuracy") for pl in (TRUTHFUL,)]
+    at_chance = within(acc[0]["value"] - 0.25, acc[0]["se"])
+    return ["\n## Tier B: SmolLM2-135M-Instruct, pipeline check\n",
+            f"{note}; every role played by the same 135M model (temperature 0.7). Chance is 0.25; truthful accuracy "
+            f"{acc[0]['value']:.3f} ± {acc[0]['se']:.3f} is "
+            + ("within 2 s.e. of chance, so tier B carries no claim" if at_chance else "above chance")
+            + "; this checks the pipeline end to end and is not a replication.\n", _table(rows, "B")]
 
 
 def run_endpoint(base_url: str, model: str, *, quality_path: str | Path | None = None, n_items: int = 50,

@@ -9,13 +9,16 @@ The stated deception model:
   layer (``reference_weight`` each); it supports the best-supported option, cites the facts
   for it and states a confidence word scaled by its margin over the runner-up;
 * a **promoter / opposer** supports the option marked correct whatever the evidence, cites
-  its excerpt's facts for it plus ``fabricated_facts`` invented ones, at the highest
-  confidence; an opposer also disparages the option marked incorrect.
+  its excerpt's facts for it plus ``fabricated_facts`` invented ones, at confidence level
+  ``deceiver_confidence`` (default the highest); an opposer also disparages the option marked
+  incorrect. Its argument strength (:func:`argument_strength`) grows with both knobs.
 
 :class:`LearnedAggregator` is a conditional-logit model over per-option features of the
 references (TF-IDF of the arguments for the option, their strength, their count; with
 cluster labels also the same within the largest cluster), fitted **only on truthful MoA
 runs**: that confident, fact-rich arguments are usually right is learned, not hard-coded.
+Its ``susceptibility`` scales the learned weights of the strength features at prediction
+time (1: as fitted; above 1 a strong argument sways it more), the knob of the deception sweep.
 """
 
 from __future__ import annotations
@@ -68,13 +71,18 @@ class SimulatedAgent:
     """A deterministic rule-following agent (see the module docstring); ignores temperature."""
 
     def __init__(self, *, hint_weight: float = 1.0, reference_weight: float = 0.5,
-                 fabricated_facts: int = 4, name: str = "simulated-agent") -> None:
+                 fabricated_facts: int = 4, deceiver_confidence: int = len(CONFIDENCE_WORDS) - 1,
+                 name: str = "simulated-agent") -> None:
         check_positive("hint_weight", hint_weight, allow_zero=True)
         check_positive("reference_weight", reference_weight, allow_zero=True)
         check_positive_int("fabricated_facts", fabricated_facts, allow_zero=True)
+        if deceiver_confidence not in range(len(CONFIDENCE_WORDS)):
+            raise InvalidInputError(f"deceiver_confidence must be an integer in 0..{len(CONFIDENCE_WORDS) - 1}, "
+                                    f"got {deceiver_confidence!r}")
         self.hint_weight = hint_weight
         self.reference_weight = reference_weight
         self.fabricated_facts = fabricated_facts
+        self.deceiver_confidence = deceiver_confidence
         self.name = name
 
     def complete(self, requests: Sequence[ChatRequest]) -> list[str]:
@@ -88,7 +96,7 @@ class SimulatedAgent:
             target = view.marked_correct
             cited = [tok for o, tok in own if o == target]
             cited += [f"fact-{LETTERS[target].lower()}-{900 + k}" for k in range(self.fabricated_facts)]
-            text = self._argument(target, cited, len(CONFIDENCE_WORDS) - 1)
+            text = self._argument(target, cited, self.deceiver_confidence)
             if view.role == OPPOSER and view.marked_incorrect is not None:
                 text += f" Option {LETTERS[view.marked_incorrect]} is contradicted by the passage."
             return text
@@ -135,11 +143,19 @@ class LearnedAggregator:
     cluster). Fit with :meth:`fit` on truthful runs before use; the ``K`` options of every
     prompt must be equally many."""
 
-    def __init__(self, *, l2: float = 1e-2, name: str = "learned-aggregator") -> None:
+    def __init__(self, *, l2: float = 1e-2, susceptibility: float = 1.0, name: str = "learned-aggregator") -> None:
         check_positive("l2", l2)
+        check_positive("susceptibility", susceptibility, allow_zero=True)
         self.l2 = l2
+        self.susceptibility = susceptibility
         self.name = name
         self.models: dict[bool, tuple[Tfidf, np.ndarray]] = {}
+
+    def with_susceptibility(self, susceptibility: float) -> LearnedAggregator:
+        """A copy sharing the fitted models, with another ``susceptibility``."""
+        other = LearnedAggregator(l2=self.l2, susceptibility=susceptibility, name=self.name)
+        other.models = self.models
+        return other
 
     @staticmethod
     def _raw(view: AgentView) -> tuple[bool, list[str], np.ndarray]:
@@ -202,6 +218,9 @@ class LearnedAggregator:
                     f"LearnedAggregator has no model for prompts {'with' if kind else 'without'} cluster labels; fit it first")
             tfidf, w = self.models[kind]
             phi = self._phi(tfidf, texts, num)
+            if self.susceptibility != 1.0:  # the numeric columns: strength and count (also in-cluster)
+                w = w.copy()
+                w[-num.shape[1]::2] *= self.susceptibility
             if np.ptp(phi, axis=0).max(initial=0.0) > 0.0:
                 out[i] = int(np.argmax(phi @ w))
         return out
