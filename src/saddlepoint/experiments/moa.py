@@ -275,6 +275,7 @@ class MoA(Experiment):
 
     name = "moa"
     title = "Deception in Mixture-of-Agents"
+    criteria_commit = "9dd0cebeb2ecf75af5d5b737415fa4a3833235e8"
     presets = {
         "smoke": MoAPreset(seeds=(0, 1), train_items=300, test_items=200, sweep_test_items=60,
                            sweep_confidence=(3,), sweep_fabricated=(0, 4), sweep_susceptibility=(1.0,),
