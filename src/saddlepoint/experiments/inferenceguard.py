@@ -690,7 +690,8 @@ class InferenceGuard(Experiment):
                                   num_candidates=16, beam_width=4, chunk_tokens=8, max_new_tokens=32, max_resamples=2,
                                   lams=(0.3, 1.0), temperature=0.8, threshold=0.5)),
     }
-    criteria_commit = None
+    criteria_commit = "f3a75a3"
+    """The commit that fixed the second-round criteria (issue 21) before any paper-preset run."""
     timing_fields = frozenset({"seconds"})
 
     def config(self, p: InferenceGuardPreset) -> dict:

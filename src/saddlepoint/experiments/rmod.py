@@ -513,7 +513,8 @@ class Rmod(Experiment):
                               scale_prompts=12, scale_samples=4, expert_prompts=12, expert_samples=4, expert_steps=8,
                               expert_rounds=4),
     }
-    criteria_commit = None
+    criteria_commit = "8894495"
+    """The commit that fixed the second-round criteria (issue 21) before any paper-preset run."""
     timing_fields = frozenset({"seconds", "ms_per_token"})
 
     def config(self, p: RmodPreset) -> dict:
