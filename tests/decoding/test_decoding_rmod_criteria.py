@@ -32,7 +32,14 @@ def test_scale_from_scores_standardises_and_names_a_constant_objective():
 
 def _tiny():
     from saddlepoint.decoding.engine import encode_prompt
-    from saddlepoint.decoding.synthetic import make_task, sample_sequences, symbol_tokenizer, task_rewards, tiny_gpt2, train_lm
+    from saddlepoint.decoding.synthetic import (
+        make_task,
+        sample_sequences,
+        symbol_tokenizer,
+        task_rewards,
+        tiny_gpt2,
+        train_lm,
+    )
 
     rng = np.random.default_rng(0)
     task = make_task(0)

@@ -332,7 +332,8 @@ def _decode_row(dec: Any, prompt: Any, rng: np.random.Generator, arm: str, regim
     budget = BUDGETS[regime]
     return {"section": "response", "seed": seed, "regime": regime, "arm": arm, "prompt": i,
             "safe_cost": float(float(dec.cost_fn([res.text])[0]) <= budget),
-            "safe_judge": float(float(judge([res.text])[0]) == 0), "reward": res.reward, "cost": res.cost, "z": res.z, "tokens_forwarded": res.tokens_forwarded,
+            "safe_judge": float(float(judge([res.text])[0]) == 0), "reward": res.reward, "cost": res.cost,
+            "z": res.z, "tokens_forwarded": res.tokens_forwarded,
             "nominal_tokens": nominal, "resample_tokens": res.resample_tokens, "resamples": res.resamples,
             "exhausted": float(res.exhausted), "critic_rows": res.critic_rows, "seconds": res.seconds,
             "text": res.text}
