@@ -1,5 +1,7 @@
 """Inference-time alignment by blockwise decoding: best-of-N, controlled decoding (CD) with
-fixed weights, MOD and RMOD (arXiv 2503.08796), over any ``transformers`` causal LM.
+fixed weights, MOD and RMOD (arXiv 2503.08796), and safe decoding with InferenceGuard (arXiv
+2502.01208: safety-budget state, chunked beam search with a critic, penalised resampling) and
+its Lagrangian baselines, over any ``transformers`` causal LM.
 
 The weight player (:mod:`~saddlepoint.decoding.weights`) and the selection rules
 (:mod:`~saddlepoint.decoding.rules`) are pure NumPy and imported here; the engine, policies,

@@ -1,4 +1,6 @@
-"""Games: normal-form (matrix) games now; extensive-form games and the zoo to come.
+"""Games: normal-form (matrix) games, two-player zero-sum extensive-form games compiled to flat
+arrays, the zoo (Kuhn, Leduc, Leduc-Dummy, Liar's Dice, Goofspiel, Oshi-Zumo) and a public
+conformance check (:func:`saddlepoint.games.check.check_game`) for games of your own.
 
 :func:`make_game` builds any registered game from an OpenSpiel-style string such as
 ``"random_zero_sum(m=10,n=10,seed=0)"``.
