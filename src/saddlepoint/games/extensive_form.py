@@ -407,27 +407,36 @@ def _compile(game: Game, name: str, max_histories: int) -> CompiledGame:
     h_seq0, h_seq1 = array("q"), array("q")
     level_bounds: list[tuple[int, int]] = []
 
-    # Each level entry: (state, parent, chance prob, tmp seq of player 0, of player 1).
-    level = [(game.new_initial_state(), -1, 1.0, 0, 0)]
+    def settle(state: State) -> State | float:
+        """A terminal is kept as player 0's return only: no state object of it stays alive."""
+        if not state.is_terminal():
+            return state
+        ret = state.returns()
+        if abs(ret[0] + ret[1]) > 1e-9 * max(1.0, abs(ret[0])):
+            raise InvalidInputError(f"game {name!r} is not zero-sum: returns {tuple(ret)}")
+        return float(ret[0])
+
+    # Each level entry: (state or terminal return, parent, chance prob, tmp seq of player 0, of
+    # player 1). A level is consumed from a reversed list, so entries die as they are expanded.
+    level = [(settle(game.new_initial_state()), -1, 1.0, 0, 0)]
     count = 0
     while level:
         level_bounds.append((count, count + len(level)))
         next_level: list = []
         child_id = count + len(level)
-        for state, parent, prob, s0, s1 in level:
+        level.reverse()
+        while level:
+            state, parent, prob, s0, s1 = level.pop()
             h_parent.append(parent)
             h_chance.append(prob)
             h_seq0.append(s0)
             h_seq1.append(s1)
             me = count
             count += 1
-            if state.is_terminal():
-                ret = state.returns()
-                if abs(ret[0] + ret[1]) > 1e-9 * max(1.0, abs(ret[0])):
-                    raise InvalidInputError(f"game {name!r} is not zero-sum: returns {tuple(ret)}")
+            if type(state) is float:  # a terminal, kept as its return (see settle)
                 h_player.append(TERMINAL)
                 h_infoset.append(-1)
-                h_util.append(float(ret[0]))
+                h_util.append(state)
                 h_child_start.append(child_id)
                 h_num_children.append(0)
                 continue
@@ -443,7 +452,7 @@ def _compile(game: Game, name: str, max_histories: int) -> CompiledGame:
                 h_infoset.append(-1)
                 h_num_children.append(len(outcomes))
                 for action, p in outcomes:
-                    next_level.append((state.child(action), me, float(p), s0, s1))
+                    next_level.append((settle(state.child(action)), me, float(p), s0, s1))
                 child_id += len(outcomes)
                 continue
             player = state.current_player()
@@ -460,9 +469,9 @@ def _compile(game: Game, name: str, max_histories: int) -> CompiledGame:
             h_num_children.append(len(actions))
             for k, action in enumerate(actions):
                 if player == 0:
-                    next_level.append((state.child(action), me, 1.0, base + k, s1))
+                    next_level.append((settle(state.child(action)), me, 1.0, base + k, s1))
                 else:
-                    next_level.append((state.child(action), me, 1.0, s0, base + k))
+                    next_level.append((settle(state.child(action)), me, 1.0, s0, base + k))
             child_id += len(actions)
         level = next_level
         if count + len(level) > max_histories:
