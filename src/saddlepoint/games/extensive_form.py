@@ -60,7 +60,8 @@ DEFAULT_MAX_HISTORIES = 10_000_000
 :func:`compile_game`."""
 BYTES_PER_HISTORY = 320
 """Peak memory of compiling one history (arrays, one level of live states, the solver's
-buffers), measured: Liar's Dice's 294 883 histories take ~90 MB above the interpreter."""
+buffers), measured: Liar's Dice's 294 883 histories take ~90 MB above the interpreter,
+Goofspiel-6's 969 523 about 260 MB. The compiled result itself is ~50 bytes per history."""
 
 
 class GameTooLargeError(InvalidInputError):
