@@ -113,7 +113,7 @@ SOLVE_BACKENDS: dict[str, str] = {
     "preference": "saddlepoint.preference.dynamics:solve_by_name",
 }
 
-# Reproductions: ``run(preset, seeds, out) -> RunDir``.
+# Reproductions: subclasses of ``saddlepoint.experiments.base.Experiment`` (the class is the target).
 EXPERIMENTS: dict[str, Entry] = {
     "matrix-games": Entry("saddlepoint.experiments.matrix_games:MatrixGames", "experiment", "works",
                           "Matrix-game solvers: average and last-iterate exploitability"),

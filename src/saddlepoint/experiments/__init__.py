@@ -16,11 +16,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from saddlepoint.experiments.report import claims_markdown, markdown_table
 from saddlepoint.registry import EXPERIMENTS, load, lookup
 from saddlepoint.results import RunDir
 
-__all__ = ["claims_markdown", "get_experiment", "markdown_table", "resume_experiment", "run_experiment"]
+__all__ = ["get_experiment", "resume_experiment", "run_experiment"]
 
 
 def get_experiment(name: str) -> Any:
@@ -35,16 +34,7 @@ def run_experiment(name: str, preset: str = "smoke", seeds: Sequence[int] | None
     """Run the registered experiment ``name`` with a preset, optional seeds and an executor."""
     from saddlepoint.experiments.base import run
 
-    entry = lookup(EXPERIMENTS, name, "experiment")
-    target = load(entry.target)  # type: ignore[arg-type]
-    if not isinstance(target, type):  # TRANSITIONAL: a reproduction not yet ported to the scaffold
-        if executor is not None and type(executor).__name__ != "SerialExecutor":
-            from saddlepoint.errors import InvalidInputError
-
-            raise InvalidInputError(f"{name} does not run on the experiment scaffold yet: no --workers/--executor")
-        return target(preset=preset, seeds=list(seeds) if seeds is not None else None, out=out,
-                      show_progress=show_progress)
-    return run(target(), preset, seeds=seeds, out=out, executor=executor, show_progress=show_progress)
+    return run(get_experiment(name), preset, seeds=seeds, out=out, executor=executor, show_progress=show_progress)
 
 
 def resume_experiment(name: str | None, run_dir: str | Path, show_progress: bool | None = None,
