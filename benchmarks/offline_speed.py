@@ -8,7 +8,7 @@ On RGB maze data (11x11 NARROW layouts, 3 px per cell, training themes), one tor
    and seconds for ``--base-steps`` steps.
 2. Augmentation (one pass: colour jitter, cut-out, background overlay, shared draw per pair) and
    latent encoding of (o, o'): transitions/s.
-3. EDM on the ~74-d latent transitions (notes' size: width 256, 3 blocks): fit throughput
+3. EDM on the 70-d latent transitions (notes' size: width 256, 3 blocks): fit throughput
    (transitions/s seen in training) and sampling throughput (transitions/s, 32 Heun steps).
 4. Head fine-tuning (same steps as the reproduction's paper preset).
 5. The whole pipeline (augment + encode + EDM fit + 3|D| samples + fine-tuning) over the base
