@@ -9,6 +9,12 @@ exact exploitability (saddlepoint's backward pass vs
 fresh subprocess). Prints a Markdown table with the ratios; ``--record`` rewrites the
 "Extensive-form games" section of ``benchmarks/RESULTS.md``.
 
+Two more tables (issue 22): *large games* (histories, compile seconds and peak memory of a fresh
+process, bytes per history at rest, CFR+ ms per iteration, OpenSpiel C++ CFR+ where it fits, and
+how fast over-limit games are refused) and *sampling* (external and outcome sampling MCCFR:
+OpenSpiel's C++ solvers, our one-walk reference and our batched passes, microseconds per
+iteration and exploitability after the same iterations, seeds averaged, all in one run).
+
 Timings take the best of ``--repeats`` runs, interleaved between implementations, so that load
 from other processes hurts every column alike. Run: ``python benchmarks/efg_speed.py [--quick]``.
 """
@@ -17,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import os
 import platform
 import subprocess
@@ -28,9 +35,10 @@ import numpy as np
 
 from _record import record_section  # benchmarks/_record.py (the script's folder is on sys.path)
 from saddlepoint.games import make_game
-from saddlepoint.games.extensive_form import clear_cache, compile_game
+from saddlepoint.games.extensive_form import GameTooLargeError, clear_cache, compile_game
 from saddlepoint.solvers.cfr import CFRConfig, CFRPlusConfig, CFRSolver
 from saddlepoint.solvers.efg_best_response import exploitability
+from saddlepoint.solvers.mccfr import ExternalSamplingConfig, OutcomeSamplingConfig, make_mccfr
 
 LOAD = os.getloadavg()
 
@@ -117,11 +125,167 @@ def compile_memory_mb(spec: str) -> tuple[float, float]:
     return int(run[0]) / 1024, int(run[1]) / 1024
 
 
+# --------------------------------------------------------------------------- large games
+LARGE = [  # game string, CFR+ iterations timed, time OpenSpiel's C++ CFR+ (iterations, 0 = no)
+    ("liars_dice", 5, 2),
+    ("goofspiel(num_cards=6,imp_info=True,points_order=descending)", 3, 0),
+]
+REFUSED = ["oshi_zumo(coins=6,size=2,horizon=8)",
+           "goofspiel(num_cards=7,imp_info=True,points_order=descending)", "oshi_zumo()", "goofspiel()"]
+
+_LARGE_CODE = """
+import json, re, pathlib, sys, time
+from saddlepoint.games import make_game
+from saddlepoint.games.extensive_form import compile_game
+from saddlepoint.solvers.cfr import CFRPlusConfig, CFRSolver
+spec, n, n_cpp = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+peak = lambda: int(re.search(r'VmHWM:\\s+(\\d+)', pathlib.Path('/proc/self/status').read_text()).group(1)) / 1024
+base = peak()
+t0 = time.perf_counter()
+cg = compile_game(make_game(spec), max_histories=10**8)
+out = {"histories": cg.num_histories, "compile_s": time.perf_counter() - t0, "peak_mb": peak(), "base_mb": base,
+       "bytes": cg.nbytes()}
+solver = CFRSolver(cg, CFRPlusConfig())
+solver.step()
+t0 = time.perf_counter()
+for _ in range(n):
+    solver.step()
+out["cfr_plus_ms"] = (time.perf_counter() - t0) / n * 1e3
+out["peak_solve_mb"] = peak()
+if n_cpp:
+    import pyspiel
+    game = pyspiel.load_game_as_turn_based(spec) if 'goof' in spec else pyspiel.load_game(spec)
+    cpp = pyspiel.CFRPlusSolver(game)
+    t0 = time.perf_counter()
+    for _ in range(n_cpp):
+        cpp.evaluate_and_update_policy()
+    out["cpp_ms"] = (time.perf_counter() - t0) / n_cpp * 1e3
+print(json.dumps(out))
+"""
+
+
+def bench_large(spec: str, n: int, n_cpp: int) -> dict:
+    """Compile ``spec`` in a fresh process: its size, compile time and peak memory, then CFR+."""
+    if n_cpp and _maybe("pyspiel") is None:
+        n_cpp = 0
+    proc = subprocess.run([sys.executable, "-c", _LARGE_CODE, spec, str(n), str(n_cpp)],
+                          capture_output=True, text=True, check=True)
+    return {"game": spec, **json.loads(proc.stdout.strip().splitlines()[-1])}
+
+
+def bench_refusal(spec: str) -> dict:
+    """Seconds until ``compile_game`` refuses ``spec``, and its message."""
+    t0 = time.perf_counter()
+    try:
+        compile_game(make_game(spec), cache=False)
+    except GameTooLargeError as exc:
+        return {"game": spec, "seconds": time.perf_counter() - t0, "message": str(exc)}
+    return {"game": spec, "seconds": time.perf_counter() - t0, "message": "(compiled: not refused)"}
+
+
+def large_markdown(rows: list[dict], refusals: list[dict]) -> list[str]:
+    lines = [
+        "### Large games",
+        "",
+        ("Each game compiled in a fresh process (`compile_game`): peak resident memory (`VmHWM`) minus "
+         "the interpreter's before compiling, bytes per history of the compiled arrays at rest "
+         "(payoff matrices included), CFR+ ms per iteration (node counting on), OpenSpiel's C++ "
+         "`CFRPlusSolver` where it was timed."),
+        "",
+        ("| game | histories | compile s | compile peak MB | peak / result | bytes per history | "
+         "CFR+ ms | OpenSpiel C++ CFR+ ms | ratio |"),
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        peak = r["peak_mb"] - r["base_mb"]
+        cpp = r.get("cpp_ms")
+        lines.append(
+            f"| `{r['game']}` | {r['histories']:,} | {r['compile_s']:.1f} | {peak:.0f} | "
+            f"{peak * 2**20 / r['bytes']:.1f}x | {r['bytes'] / r['histories']:.0f} | {r['cfr_plus_ms']:.3g} | "
+            f"{_fmt(cpp)} | {_fmt(cpp / r['cfr_plus_ms'] if cpp else None)}{'x' if cpp else ''} |")
+    lines += ["", "Refusals (default `max_histories`, estimate before any tree is built):", "",
+              "| game | seconds to refuse | message |", "|---|---|---|"]
+    for r in refusals:
+        lines.append(f"| `{r['game']}` | {r['seconds']:.2f} | {r['message']} |")
+    return lines
+
+
+# --------------------------------------------------------------------------- sampling
+SAMPLING = [  # game, algorithm, iterations, batch size of the batched sampler
+    ("leduc_poker", "external", 20_000, 256),
+    ("leduc_poker", "outcome", 100_000, 512),
+    ("liars_dice", "external", 10_000, 256),
+    ("liars_dice", "outcome", 200_000, 1024),
+]
+
+
+def bench_sampling(spec: str, algo: str, n: int, batch: int, seeds: int) -> dict:
+    """Microseconds per iteration and exploitability after ``n`` iterations (mean over seeds)
+    of OpenSpiel's C++ MCCFR, our one-walk reference and our batched sampler, interleaved."""
+    pyspiel = _maybe("pyspiel")
+    cg = compile_game(make_game(spec))
+    cfg = ExternalSamplingConfig if algo == "external" else OutcomeSamplingConfig
+    times: dict[str, list[float]] = {"cpp": [], "ref": [], "batched": []}
+    expl: dict[str, list[float]] = {"cpp": [], "ref": [], "batched": []}
+    for seed in range(seeds):
+        if pyspiel is not None:
+            game = pyspiel.load_game(spec)
+            solver = (pyspiel.ExternalSamplingMCCFRSolver(game, seed=seed) if algo == "external"
+                      else pyspiel.OutcomeSamplingMCCFRSolver(game, epsilon=0.6, seed=seed))
+            t0 = time.perf_counter()
+            for _ in range(n):
+                solver.run_iteration()
+            times["cpp"].append((time.perf_counter() - t0) / n * 1e6)
+            expl["cpp"].append(pyspiel.exploitability(game, solver.average_policy()))
+        for key, b in (("ref", 1), ("batched", batch)):
+            ours = make_mccfr(cg, cfg(batch_size=b), np.random.default_rng(seed))
+            t0 = time.perf_counter()
+            while ours.iteration < n:
+                if b == 1:
+                    ours.step()
+                else:
+                    ours.advance(n - ours.iteration)
+            times[key].append((time.perf_counter() - t0) / n * 1e6)
+            expl[key].append(ours.exploitability())
+    row = {"game": spec, "algo": algo, "iterations": n, "batch": batch, "seeds": seeds}
+    for key in times:
+        if times[key]:
+            row[f"{key}_us"] = min(times[key])
+            row[f"{key}_expl"] = float(np.mean(expl[key]))
+    return row
+
+
+def sampling_markdown(rows: list[dict]) -> list[str]:
+    lines = [
+        "### Sampling CFR",
+        "",
+        ("Microseconds per iteration (one walk per player; best over seeds) and exploitability "
+         "after the same number of iterations (mean over seeds), OpenSpiel's C++ "
+         "`ExternalSamplingMCCFRSolver` / `OutcomeSamplingMCCFRSolver` (epsilon 0.6) against our "
+         "one-walk reference (`batch_size=1`, OpenSpiel's algorithm) and our batched sampler "
+         "(`batch_size` walks per vectorised pass, Linear CFR weighting of passes). "
+         "Ratio = OpenSpiel C++ time / ours."),
+        "",
+        ("| game | sampling | iterations | batch | OpenSpiel C++ us | reference us | ratio | batched us | "
+         "ratio | exploitability C++ / reference / batched |"),
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        cpp = r.get("cpp_us")
+        lines.append(
+            f"| `{r['game']}` | {r['algo']} | {r['iterations']:,} | {r['batch']} | {_fmt(cpp)} | "
+            f"{r['ref_us']:.3g} | {_fmt(cpp / r['ref_us'] if cpp else None)}x | {r['batched_us']:.3g} | "
+            f"{_fmt(cpp / r['batched_us'] if cpp else None)}x | {_fmt(r.get('cpp_expl'))} / "
+            f"{r['ref_expl']:.3g} / {r['batched_expl']:.3g} |")
+    return lines
+
+
 def _fmt(v, digits=3) -> str:
     return "—" if v is None else f"{v:.{digits}g}"
 
 
-def markdown(rows: list[dict], mem: tuple[float, float]) -> str:
+def markdown(rows: list[dict], mem: tuple[float, float], sampling: list[dict] = (),
+             large: list[dict] = (), refusals: list[dict] = ()) -> str:
     versions = [f"Python {platform.python_version()}", f"NumPy {np.__version__}"]
     pyspiel = _maybe("pyspiel")
     if pyspiel is not None:
@@ -136,7 +300,8 @@ def markdown(rows: list[dict], mem: tuple[float, float]) -> str:
         "alternating updates; saddlepoint counts nodes visited as it goes), best of repeated runs "
         "interleaved with OpenSpiel's. Ratio = OpenSpiel C++ time / saddlepoint time. "
         f"Load average during the run: {LOAD[0]:.1f} (start) / {os.getloadavg()[0]:.1f} (end) on "
-        f"{os.cpu_count()} cores; absolute times scale with it, the ratios much less."),
+        f"{os.cpu_count()} cores shared with other engineers' jobs; absolute times scale with it, "
+        "the ratios much less."),
         "",
         ("| game | histories | compile s | CFR ours | CFR OpenSpiel C++ | ratio | CFR+ ours | "
         "CFR+ OpenSpiel C++ | ratio | CFR OpenSpiel Python | exploitability ours / OpenSpiel ms |"),
@@ -152,10 +317,46 @@ def markdown(rows: list[dict], mem: tuple[float, float]) -> str:
             f"{_fmt(r.get('cfr_cpp_ms'))} | {_fmt(ratio(r, 'cfr'))}x | {_fmt(r['cfr_plus_ours_ms'])} | "
             f"{_fmt(r.get('cfr_plus_cpp_ms'))} | {_fmt(ratio(r, 'cfr_plus'))}x | {_fmt(r.get('cfr_py_ms'))} | "
             f"{_fmt(r['expl_ours_ms'])} / {_fmt(r.get('expl_cpp_ms'))} |")
-    lines += ["", "Targets (issue 7):", ""] + [f"- {t}" for t in targets(rows, mem)]
+    lines += ["", "Targets (issues 7 and 22):", ""]
+    lines += [f"- {t}" for t in targets(rows, mem) + targets_22(rows, sampling, large, refusals)]
     lines += ["", (f"Peak memory of a fresh process compiling `liars_dice`: {mem[0]:.0f} MB "
               f"(of which {mem[1]:.0f} MB is the interpreter with NumPy/SciPy loaded)."), ""]
+    if sampling:
+        lines += sampling_markdown(sampling) + [""]
+    if large or refusals:
+        lines += large_markdown(large, refusals) + [""]
     return "\n".join(lines)
+
+
+def targets_22(rows: list[dict], sampling: list[dict], large: list[dict], refusals: list[dict]) -> list[str]:
+    """Issue 22's targets, each marked met or missed from this run."""
+    out = []
+
+    def check(ok: bool, text: str) -> None:
+        out.append(f"{'met' if ok else 'MISSED'}: {text}")
+
+    for r in sampling:
+        if r.get("cpp_us"):
+            ratio = r["cpp_us"] / r["batched_us"]
+            check(ratio >= 1 and r["batched_expl"] <= r["cpp_expl"],
+                  f"`{r['game']}` {r['algo']} sampling (batch {r['batch']}) at least as fast as OpenSpiel C++ "
+                  f"({ratio:.2f}x) at equal or lower exploitability after {r['iterations']:,} iterations "
+                  f"({r['batched_expl']:.3g} vs {r['cpp_expl']:.3g})")
+    by = {r["game"]: r for r in rows}
+    for game, want in (("leduc_poker", 100), ("liars_dice", 100), ("kuhn_poker", 1)):
+        r = by.get(game)
+        if r is not None and r.get("cfr_cpp_ms"):
+            worst = min(r["cfr_cpp_ms"] / r["cfr_ours_ms"], r["cfr_plus_cpp_ms"] / r["cfr_plus_ours_ms"])
+            check(worst >= want, f"`{game}` full-width CFR >= {want}x OpenSpiel C++ (worst of CFR/CFR+: {worst:.2f}x)")
+    for r in large:
+        per = r["bytes"] / r["histories"]
+        peak = (r["peak_mb"] - r["base_mb"]) * 2**20 / r["bytes"]
+        check(per <= 100, f"`{r['game']}` <= 100 bytes per history at rest ({per:.0f})")
+        check(peak <= 2, f"`{r['game']}` compiler peak within 2x of the result ({peak:.1f}x)")
+    for r in refusals:
+        check(r["seconds"] < 1 and "histories" in r["message"],
+              f"`{r['game']}` refused in under a second ({r['seconds']:.2f} s)")
+    return out
 
 
 def targets(rows: list[dict], mem: tuple[float, float]) -> list[str]:
@@ -202,12 +403,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="Kuhn and Leduc only, one repeat")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--record", action="store_true", help="update benchmarks/RESULTS.md")
+    parser.add_argument("--seeds", type=int, default=2, help="seeds of the sampling table (default 2)")
     args = parser.parse_args(argv)
     games = GAMES[:3] if args.quick else GAMES
     repeats = 1 if args.quick else args.repeats
     rows = [bench_game(*g, repeats=repeats) for g in games]
     mem = compile_memory_mb("liars_dice")
-    text = markdown(rows, mem)
+    sampling = [bench_sampling(*s, seeds=1 if args.quick else args.seeds)
+                for s in (SAMPLING[:2] if args.quick else SAMPLING)]
+    large = [] if args.quick else [bench_large(*g) for g in LARGE]
+    refusals = [bench_refusal(spec) for spec in REFUSED]
+    text = markdown(rows, mem, sampling, large, refusals)
     print(text)
     if args.record:
         record_section("Extensive-form games", text)

@@ -94,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "(needs --out)")
     p.add_argument("--resume", type=Path, default=None, metavar="RUN_DIR",
                    help="continue a checkpointed solve from its run directory (game, solver, seed from there)")
+    p.add_argument("--batch-size", type=_positive_int, default=None, metavar="B",
+                   help="MCCFR: walks per vectorised pass (default 1, the one-walk reference)")
 
     p = sub.add_parser("reproduce", help="run a paper reproduction")
     p.add_argument("experiment", help="experiment name (see `saddlepoint list`)")
@@ -180,6 +182,10 @@ def _cmd_solve(args: argparse.Namespace) -> int:
             raise InvalidInputError("--checkpoint-every and --resume work for extensive-form games only")
         options = {"checkpoint": run.path / "checkpoint.npz", "checkpoint_every": args.checkpoint_every,
                    "resume": run.path / "checkpoint.npz" if args.resume is not None else None}
+    if args.batch_size is not None:
+        if kind != "efg":
+            raise InvalidInputError("--batch-size applies to extensive-form MCCFR solvers only")
+        options["batch_size"] = args.batch_size
     result = load(backend)(game, algo, iterations=args.iterations, seed=args.seed,
                            eval_every=args.eval_every, show_progress=None if not args.json else False, **options)
     small = sum(np.size(s) for s in result.strategies) <= _MAX_PRINTED_PROBABILITIES
@@ -211,6 +217,7 @@ def _checkpoint_run(args: argparse.Namespace) -> Any:
             if given is not None and given != saved[key]:
                 raise InvalidInputError(f"{args.resume} solved {key} {saved[key]!r}, not {given!r}")
         args.game, args.algo, args.seed, args.eval_every = saved["game"], saved["algo"], saved["seed"], saved["eval_every"]
+        args.batch_size = saved.get("batch_size")
         args.checkpoint_every = args.checkpoint_every or saved["checkpoint_every"]
         if args.iterations is not None and args.iterations != saved["iterations"]:
             write_json(run.path / "config.json", {**saved, "iterations": args.iterations})
@@ -221,7 +228,8 @@ def _checkpoint_run(args: argparse.Namespace) -> Any:
     if args.out is None or args.game is None or args.algo is None:
         raise InvalidInputError("--checkpoint-every needs GAME, --algo and --out DIR")
     config = {"game": args.game, "algo": args.algo, "iterations": 1000 if args.iterations is None else args.iterations,
-              "seed": args.seed, "eval_every": args.eval_every, "payoffs": None, "checkpoint_every": args.checkpoint_every}
+              "seed": args.seed, "eval_every": args.eval_every, "payoffs": None, "checkpoint_every": args.checkpoint_every,
+              "batch_size": args.batch_size}
     return RunDir.create("solve", config, root=args.out)
 
 

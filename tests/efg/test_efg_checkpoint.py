@@ -123,3 +123,13 @@ def test_cli_checkpoint_and_resume(tmp_path):
     assert rc == 2 and "--out" in err
     rc, _, err = _cli("solve", "--resume", run_dir, "--algo", "cfr")
     assert rc == 2 and "not 'cfr'" in err
+
+
+def test_cli_batch_size(tmp_path):
+    rc, stdout, err = _cli("solve", "leduc_poker", "--algo", "mccfr_outcome", "--batch-size", "64",
+                           "--iterations", "640", "--eval-every", "320", "--json")
+    assert rc == 0, err
+    out = json.loads(stdout)
+    assert [row["iteration"] for row in out["curve"]] == [320, 640] and out["exploitability"] < 5
+    rc, _, err = _cli("solve", "kuhn_poker", "--algo", "cfr", "--batch-size", "8")
+    assert rc == 2 and "MCCFR" in err

@@ -13,7 +13,6 @@ excluded) and whose ``extra`` holds ``nodes_visited`` and the game's sizes.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import os
 import time
@@ -248,10 +247,19 @@ def solve_by_name(
     checkpoint: str | Path | None = None,
     checkpoint_every: int | None = None,
     resume: str | Path | None = None,
+    batch_size: int | None = None,
 ) -> SolveResult:
     """The CLI's entry point: ``algo`` is an EFG solver name from the registry (``lp`` means
     ``sequence_form_lp`` here); runs it for ``iterations`` with generator seed ``seed``; the
-    checkpoint options are :func:`solve`'s."""
-    run = functools.partial(solve, checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume)
+    checkpoint options are :func:`solve`'s; ``batch_size`` sets the MCCFR samplers' field."""
+    options = {"checkpoint": checkpoint, "checkpoint_every": checkpoint_every, "resume": resume}
+
+    def run(game: Any, config: Any, rng: Any, **kwargs: Any) -> SolveResult:
+        if batch_size is not None:
+            if not isinstance(config, (ExternalSamplingConfig, OutcomeSamplingConfig)):
+                raise InvalidInputError(f"batch_size applies to the MCCFR samplers, not {config.algo!r}")
+            config = dataclasses.replace(config, batch_size=batch_size)
+        return solve(game, config, rng, **kwargs, **options)
+
     return solve_registered(game, algo, kind="efg", label="extensive-form", solve=run, iterations=iterations,
                             seed=seed, eval_every=eval_every, show_progress=show_progress, aliases=_ALIASES)
