@@ -261,5 +261,5 @@ def train_diamond(data, config: DiamondConfig = CONFIGS["tiny"], steps: int = 10
         opt.zero_grad()
         loss.backward()
         opt.step()
-        losses.append(float(loss))
+        losses.append(loss.item())
     return model, losses

@@ -256,7 +256,7 @@ def world_model_loss(model: MazeWorldModel, batch: dict) -> tuple["torch.Tensor"
     mse = F.mse_loss(reward, batch["rewards"])
     loss = ce + bce + model.config.reward_weight * mse
     with torch.no_grad():
-        stats = {"loss": float(loss), "position_accuracy": float((logits.argmax(-1) == target).float().mean()),
+        stats = {"loss": loss.item(), "position_accuracy": float((logits.argmax(-1) == target).float().mean()),
                  "done_accuracy": float(((done_logit > 0).float() == batch["terminated"]).float().mean()),
                  "reward_mse": float(mse)}
     return loss, stats
