@@ -12,7 +12,7 @@ from saddlepoint.offline.dataset import save_npz
 from saddlepoint.rl.bc import BCConfig, train_bc
 from saddlepoint.rl.cql import DiscreteCQLConfig, train_cql
 from saddlepoint.rl.crosscheck import SB3Policy, run_d3rlpy, sb3_ppo
-from saddlepoint.rl.evaluate import GreedyPolicy, SampledPolicy, evaluate_policy
+from saddlepoint.rl.evaluate import GreedyPolicy, RandomPolicy, SampledPolicy, evaluate_policy
 from saddlepoint.rl.ppo import PPOConfig, train_ppo
 
 STEPS, BATCH, LR, SEEDS = 600, 64, 1e-3, (0, 1)
@@ -46,12 +46,15 @@ def test_bc_and_cql_not_worse_than_d3rlpy(tmp_path):
 def test_ppo_comparable_to_stable_baselines3():
     """Same levels, encoder, heads, hyperparameters and env-step budget; both policies sampled."""
     levels = NARROW.sample_many(4, np.random.default_rng(1))
-    cfg = PPOConfig(total_steps=16_384, num_envs=16, num_steps=128, minibatches=4, lr=1e-3)
+    cfg = PPOConfig(total_steps=24_576, num_envs=16, num_steps=32, minibatches=4, lr=1e-3)
     ours = train_ppo(levels, cfg, seed=0)
     model, steps, _ = sb3_ppo(levels, cfg, seed=0)
     assert steps == ours.env_steps
-    s_ours = evaluate_policy(SampledPolicy(ours.network), levels, episodes_per_level=25, seed=0).success_rate
-    s_sb3 = evaluate_policy(SB3Policy(model, deterministic=False), levels, episodes_per_level=25,
-                            seed=0).success_rate
+
+    def success(policy):
+        return evaluate_policy(policy, levels, episodes_per_level=25, seed=0).success_rate
+
+    s_ours, s_sb3, s_random = success(SampledPolicy(ours.network)), success(SB3Policy(model, False)), \
+        success(RandomPolicy())
     assert s_ours >= s_sb3 - 0.15, (s_ours, s_sb3)
-    assert s_ours >= 0.5, (s_ours, s_sb3)
+    assert s_ours >= s_random + 0.2, (s_ours, s_random)  # it learned
