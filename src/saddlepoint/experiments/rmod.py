@@ -549,7 +549,7 @@ class Rmod(Experiment):
         for arm in arms:
             w, w_se = mean_se(r["worst_z"] for r in _responses(rows, arm))
             table.append([arm, w, w_se, _mean(rows, arm, "average_z"), *[_mean(rows, arm, f"z_{nm}") for nm in names],
-                          *[_mean(rows, arm, k) for k in keys[4 + len(names):]]])
+                          *[_mean(rows, arm, k) for k in keys[3 + len(names):]]])
         blocks = [r for r in rows if r["section"] == "block"]
         wstar = {arm: {nm: float(np.mean([b[f"w_{nm}"] for b in blocks if b["arm"] == arm])) for nm in names}
                  | {"interior_share": share(bool(b["interior"]) for b in blocks if b["arm"] == arm)}
