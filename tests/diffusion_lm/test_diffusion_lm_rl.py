@@ -96,3 +96,22 @@ def test_pretrain_stops_at_the_target_and_evaluate_is_greedy():
                      TEST.sep_id)
     a, b = evaluate(model, sub, greedy), evaluate(model, sub, greedy)
     assert a == b and 0 <= a["solve_rate"] <= a["reward"] <= 1
+
+
+def test_pretrain_ceiling_restores_the_last_weights_at_or_below_it():
+    model = _model()
+    scores = iter([0.1, 0.15, 0.6])
+    snapshots = []
+
+    def score():
+        snapshots.append({k: v.clone() for k, v in model.state_dict().items()})
+        return next(scores)
+
+    cfg = PretrainConfig(max_steps=50, batch_size=8, eval_every=5, target=0.2, ceiling=0.25)
+    rows = pretrain(model, TRAIN, cfg, score)
+    assert [r["step"] for r in rows] == [5, 10, 15, 15] and rows[-1]["restored_step"] == 10
+    assert rows[-1]["score"] == 0.15
+    for k, v in model.state_dict().items():
+        torch.testing.assert_close(v, snapshots[1][k])
+    with pytest.raises(InvalidInputError, match="ceiling"):
+        PretrainConfig(target=0.3, ceiling=0.2)

@@ -22,7 +22,7 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "TokenTask": "tasks", "sudoku_task": "tasks", "countdown_task": "tasks", "all_sudoku_grids": "tasks",
+    "TokenTask": "tasks", "sudoku_task": "tasks", "sudoku_splits": "tasks", "countdown_task": "tasks", "all_sudoku_grids": "tasks",
     "sudoku_reward": "tasks", "countdown_reward": "tasks",
     "DiffusionLMConfig": "model", "MaskedDiffusionLM": "model", "token_log_probs": "model",
     "SamplerConfig": "sampler", "sample": "sampler", "fill_masked": "sampler",
@@ -58,6 +58,7 @@ __all__ = [
     "pretrain",
     "sample",
     "sudoku_reward",
+    "sudoku_splits",
     "sudoku_task",
     "token_log_probs",
     "wd1_loss",

@@ -35,6 +35,7 @@ __all__ = [
     "parse_expression",
     "sudoku_reward",
     "sudoku_solved",
+    "sudoku_splits",
     "sudoku_task",
 ]
 
@@ -148,16 +149,37 @@ def sudoku_task(
     uniformly in ``[min_blanks, max_blanks]``; with ``unique`` only puzzles whose solution is
     unique are kept (checked against all 288 grids). Prompt ``(N, 17)``, answer ``(N, 16)``.
     """
+    splits = sudoku_splits(rng, test_fraction=test_fraction, puzzles_per_grid=puzzles_per_grid,
+                           min_blanks=min_blanks, max_blanks=max_blanks, unique=unique)
+    return splits["train"], splits["test"]
+
+
+def sudoku_splits(
+    rng: np.random.Generator,
+    *,
+    test_fraction: float = 0.2,
+    val_fraction: float = 0.0,
+    puzzles_per_grid: int = 4,
+    min_blanks: int = 6,
+    max_blanks: int = 10,
+    unique: bool = True,
+) -> dict[str, TokenTask]:
+    """``train``, ``test`` and (when ``val_fraction > 0``) ``val`` Sudoku splits on disjoint
+    grids, as :func:`sudoku_task` builds them (with ``val_fraction = 0`` the same draws)."""
     if not 0.0 < test_fraction < 1.0:
         raise InvalidInputError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
+    if not 0.0 <= val_fraction < 1.0 - test_fraction:
+        raise InvalidInputError(f"val_fraction must be in [0, 1 - test_fraction), got {val_fraction!r}")
     check_positive_int("puzzles_per_grid", puzzles_per_grid)
     check_positive_int("min_blanks", min_blanks)
     if not (isinstance(max_blanks, int) and min_blanks <= max_blanks <= 16):
         raise InvalidInputError(f"max_blanks must be an integer in [min_blanks, 16], got {max_blanks!r}")
     grids = all_sudoku_grids()
     order = rng.permutation(len(grids))
-    n_test = round(test_fraction * len(grids))
-    splits = {"test": grids[order[:n_test]], "train": grids[order[n_test:]]}
+    n_test, n_val = round(test_fraction * len(grids)), round(val_fraction * len(grids))
+    splits = {"test": grids[order[:n_test]], "train": grids[order[n_test + n_val:]]}
+    if n_val:
+        splits["val"] = grids[order[n_test:n_test + n_val]]
     out = {}
     for split, split_grids in splits.items():
         prompts, answers = [], []
@@ -177,7 +199,7 @@ def sudoku_task(
                 answers.append(grid)
         out[split] = TokenTask("sudoku", np.array(prompts, dtype=np.int64), np.array(answers, dtype=np.int64),
                                SUDOKU_VOCAB, _SUDOKU_MASK, _SUDOKU_PAD, _SUDOKU_SEP)
-    return out["train"], out["test"]
+    return out
 
 
 def _sudoku_check(prompts: np.ndarray, completions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
