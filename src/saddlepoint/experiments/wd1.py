@@ -225,6 +225,7 @@ class WD1(Experiment):
 
     name = "wd1"
     title = "wd1 vs diffu-GRPO on 4x4 Sudoku"
+    criteria_commit = "09bf77bd7167460353f282a3981c1808e3e269c0"
     presets = {
         "smoke": WD1Preset(seeds=(0,), d_model=32, n_layers=2, n_heads=2, pretrain_max_steps=40, pretrain_batch=32,
                            pretrain_lr=2e-3, pretrain_eval_every=20, pretrain_target=0.2, pretrain_ceiling=0.25,
