@@ -47,9 +47,9 @@ def test_support_shares_fall_with_the_level():
 
 
 def test_warm_start_arms_keep_regrets_and_xdo_cfr_uses_cfr():
-    assert adado._RMDO["adado_ws"].warm_start and adado._RMDO["pdo_ws"].warm_start
-    assert not adado._RMDO["adado"].warm_start and adado._RMDO["xdo_cfr"].inner == "cfr"
-    assert adado._RMDO["adado_allowed"].unreachable == "allowed" and adado._RMDO["adado"].unreachable == "uniform_all"
+    assert adado.RMDO_ARMS["adado_ws"].warm_start and adado.RMDO_ARMS["pdo_ws"].warm_start
+    assert not adado.RMDO_ARMS["adado"].warm_start and adado.RMDO_ARMS["xdo_cfr"].inner == "cfr"
+    assert adado.RMDO_ARMS["adado_allowed"].unreachable == "allowed" and adado.RMDO_ARMS["adado"].unreachable == "uniform_all"
     p = AdaDOPreset(budgets=(("kuhn", 30_000),), stochastic_budgets=(), psro_iterations=5)
     cells = {c.params["algo"]: c for c in AdaDO().cells(p)}
     assert {"adado_ws", "pdo_ws", "xdo_cfr"} <= set(cells)

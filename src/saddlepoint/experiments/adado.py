@@ -83,10 +83,11 @@ DO_ARMS = ("adado", "adado_ws", "xdo", "xdo_cfr", "xodo", "pdo", "pdo_ws", "psro
 SUPPORT_LEVELS = (0.0, 1e-4, 1e-3, 1e-2, 0.1)
 """The support table counts actions played with probability above each level at e < 1e-3."""
 
-_RMDO = {"adado": AdaDOConfig(), "adado_ws": AdaDOConfig(warm_start=True), "xdo": XDOConfig(),
-         "xdo_cfr": XDOConfig(inner="cfr"), "xodo": XODOConfig(), "pdo": PDOConfig(),
-         "pdo_ws": PDOConfig(warm_start=True), "adado_stochastic": AdaDOStochasticConfig(),
-         "adado_allowed": AdaDOConfig(unreachable="allowed"), "xdo_allowed": XDOConfig(unreachable="allowed")}
+RMDO_ARMS = {"adado": AdaDOConfig(), "adado_ws": AdaDOConfig(warm_start=True), "xdo": XDOConfig(),
+             "xdo_cfr": XDOConfig(inner="cfr"), "xodo": XODOConfig(), "pdo": PDOConfig(),
+             "pdo_ws": PDOConfig(warm_start=True), "adado_stochastic": AdaDOStochasticConfig(),
+             "adado_allowed": AdaDOConfig(unreachable="allowed"), "xdo_allowed": XDOConfig(unreachable="allowed")}
+"""The RMDO-loop arms and their configs (budgets are set per cell)."""
 _CFR = {"cfr": CFRConfig, "cfr_plus": CFRPlusConfig, "linear_cfr": LinearCFRConfig, "dcfr": DCFRConfig}
 
 
@@ -137,7 +138,7 @@ def _run_double_oracle(cg: CompiledGame, algo: str, budget: int, seed: int,
     if algo == "psro":
         loop: Any = PSRO(cg, PSROConfig(iterations=psro_iterations, max_nodes=budget))
     else:
-        loop = RMDO(cg, dataclasses.replace(_RMDO[algo], iterations=10**9, max_nodes=budget),
+        loop = RMDO(cg, dataclasses.replace(RMDO_ARMS[algo], iterations=10**9, max_nodes=budget),
                     np.random.default_rng(seed))
     rows, start, supp = [], time.perf_counter(), {}
     while not loop.exhausted:
@@ -256,7 +257,7 @@ class AdaDO(Experiment):
     def config(self, p: AdaDOPreset) -> dict:
         return {"thresholds": list(THRESHOLDS), "deterministic_methods": list(DETERMINISTIC),
                 "stochastic_methods": list(STOCHASTIC), "extension_methods": list(EXTENSION),
-                "rmdo": {a: {"class": type(c).__name__, **dataclasses.asdict(c)} for a, c in _RMDO.items()},
+                "rmdo": {a: {"class": type(c).__name__, **dataclasses.asdict(c)} for a, c in RMDO_ARMS.items()},
                 "mccfr_outcome": {"epsilon": 0.6}}
 
     def cells(self, p: AdaDOPreset) -> list[Cell]:
@@ -271,7 +272,7 @@ class AdaDO(Experiment):
     def run_cell(self, p: AdaDOPreset, cell: Cell) -> list[dict]:
         game, algo, budget = cell.params["game"], cell.params["algo"], cell.params["budget"]
         cg = compiled(game)
-        if algo in _RMDO or algo == "psro":
+        if algo in RMDO_ARMS or algo == "psro":
             curve, supp = _run_double_oracle(cg, algo, budget, cell.seed, p.psro_iterations)
         else:
             curve, supp = _run_baseline(cg, algo, budget, cell.seed, p.eval_points)
