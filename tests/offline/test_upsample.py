@@ -57,3 +57,15 @@ def test_bad_input(tmp_path):
         up.fit(empty, np.random.default_rng(0))
     with pytest.raises(InvalidInputError, match="shape"):
         LatentTransitions(np.zeros((3, 4)), np.zeros(2, int), np.zeros(3), np.zeros((3, 4)), np.zeros(3, bool))
+
+
+def test_save_load_round_trip(tmp_path):
+    t = _latents(100, 2, np.random.default_rng(5))
+    up = LatentUpsampler(2, 4, EDMConfig(width=16, num_blocks=1, train_steps=10, batch_size=32, steps=4), seed=0)
+    up.fit(t, np.random.default_rng(6))
+    up.save(tmp_path / "up.pt")
+    back = LatentUpsampler.load(tmp_path / "up.pt", 2, 4)
+    a, b = up.sample(20, np.random.default_rng(7)), back.sample(20, np.random.default_rng(7))
+    assert np.array_equal(a.z, b.z) and np.array_equal(a.rewards, b.rewards)
+    with pytest.raises(InvalidInputError, match="vector size"):
+        LatentUpsampler.load(tmp_path / "up.pt", 3, 4)
