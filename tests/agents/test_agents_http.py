@@ -152,7 +152,8 @@ def test_tier_c_run_endpoint_against_the_test_server(server, tmp_path):
                        api_key_env=None, out=tmp_path)
     rows = run.metrics()
     assert {r["arm"] for r in rows} == {f"{p}/{d}" for p in ("000_000", "000_002")
-                                        for d in ("none", "dropout_vote", "cluster_filter", "cluster_locate")}
+                                        for d in ("none", "dropout_vote", "cluster_filter", "cluster_locate",
+                                                  "dropout_cluster")}
     truthful = next(r for r in rows if r["arm"] == "000_000/none")
     assert truthful["accuracy"] == 1.0                       # the rule model follows the marks
     assert run.summary()["attempts"] == len(server.requests)
