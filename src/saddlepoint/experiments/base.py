@@ -20,6 +20,7 @@ file is the same whichever executor ran them), ``summary.json``, the figures and
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -28,7 +29,7 @@ import os
 import tempfile
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -156,6 +157,24 @@ def execute_cell(experiment: Experiment, preset: Preset, cell: Cell) -> tuple[li
     if not isinstance(rows, list) or not all(isinstance(r, Mapping) for r in rows):
         raise TypeError(f"{type(experiment).__name__}.run_cell must return a list of dicts, got {type(rows).__name__}")
     return to_jsonable([dict(r) for r in rows]), time.perf_counter() - start
+
+
+@contextlib.contextmanager
+def torch_cell(seed: int) -> Iterator[None]:
+    """Run a torch cell on one thread with the global torch RNG seeded from ``seed`` (both
+    restored afterwards), so the cell gives the same numbers in any process and after any
+    other cell. Imports torch lazily (extra ``torch``)."""
+    from saddlepoint.errors import require
+
+    torch = require("torch", "torch")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 # --------------------------------------------------------------------------- the cell store

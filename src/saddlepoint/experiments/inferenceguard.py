@@ -31,17 +31,15 @@ are fixed in :func:`_claims` before running and reported whichever way they go.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from saddlepoint.errors import InvalidInputError, require
-from saddlepoint.experiments.base import Cell, Experiment, Preset, Summary
+from saddlepoint.errors import InvalidInputError
+from saddlepoint.experiments.base import Cell, Experiment, Preset, Summary, torch_cell
 from saddlepoint.experiments.report import markdown_table
 from saddlepoint.experiments.stats import exceeds, mean_se, paired_difference, share
 from saddlepoint.plotting import aggregate, plot_series
@@ -205,18 +203,6 @@ def _check_search(p: Any) -> None:
         raise InvalidInputError(f"lams must be a non-empty tuple of non-negative numbers, got {p.lams!r}")
 
 
-@contextlib.contextmanager
-def _one_torch_thread(seed: int) -> Iterator[None]:
-    """One torch thread and a global torch state seeded from ``seed`` (restored afterwards)."""
-    torch = require("torch", "llm")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 @dataclass
@@ -353,7 +339,7 @@ def _tiny(p: InferenceGuardPreset, seed: int) -> _TinySeed:
     """The seed's tiny model, task and prompts (once per process)."""
     from saddlepoint.decoding.policy import CausalPolicy
 
-    with _one_torch_thread(seed):
+    with torch_cell(seed):
         task = build_task(seed, p.lm_steps, p.max_new_tokens)
         prng = np.random.default_rng([seed, 1])
         eval_prompts = task.sample_prompts(p.n_prompts, prng)
@@ -367,7 +353,7 @@ def _tiny_critic(p: InferenceGuardPreset, seed: int, regime: str) -> tuple[Any, 
     from saddlepoint.decoding.critic import CriticConfig, collect_rollouts, train_critic
 
     t = _tiny(p, seed)
-    with _one_torch_thread(seed):
+    with torch_cell(seed):
         crng = np.random.default_rng([seed, 2, REGIMES.index(regime)])
         data = collect_rollouts(t.policy, t.task.tokenizer, t.train_prompts, t.task.reward, t.task.costs[regime],
                                 samples_per_prompt=p.critic_samples, chunk_tokens=p.chunk_tokens,
@@ -382,7 +368,7 @@ def _tiny_arm(p: InferenceGuardPreset, seed: int, regime: str, arm: str) -> list
 
     t = _tiny(p, seed)
     critic, _ = _tiny_critic(p, seed, regime)
-    with _one_torch_thread(seed):
+    with torch_cell(seed):
         dec = SafeDecoder(t.policy, t.task.tokenizer, t.task.reward, t.task.costs[regime], _config(arm, p, regime),
                           critic=critic)
         drng = np.random.default_rng([seed, 3, REGIMES.index(regime)])  # common random numbers across arms
@@ -448,7 +434,7 @@ def _smollm2(sp: SmolLM2Preset, seed: int) -> _SmolSeed:
     from saddlepoint.decoding.safety import KeywordClassifierCost, MiniLMClassifierCost
     from saddlepoint.lm import load_model, load_tokenizer
 
-    with _one_torch_thread(seed):
+    with torch_cell(seed):
         tok, model = load_tokenizer("smollm2"), load_model("smollm2")
         policy, encoder = CausalPolicy(model), MiniLMEncoder()
         cost = MiniLMClassifierCost(threshold=sp.threshold, encoder=encoder)
@@ -479,7 +465,7 @@ def _smollm2_arm(sp: SmolLM2Preset, seed: int, arm: str) -> list[dict]:
     s = _smollm2(sp, seed)
     cfg = _config(arm, sp, "smollm2", temperature=sp.temperature)
     rows = []
-    with _one_torch_thread(seed):
+    with torch_cell(seed):
         drng = np.random.default_rng([seed, 3, 2])  # common random numbers across arms
         for i, prompt in enumerate(s.eval_ids):
             dec = SafeDecoder(s.policy, s.tokenizer, s.rewards[i], s.cost, cfg, critic=s.critic,

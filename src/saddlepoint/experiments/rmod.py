@@ -29,17 +29,15 @@ they go.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from saddlepoint.errors import InvalidInputError, require
-from saddlepoint.experiments.base import Cell, Experiment, Preset, Summary
+from saddlepoint.errors import InvalidInputError
+from saddlepoint.experiments.base import Cell, Experiment, Preset, Summary, torch_cell
 from saddlepoint.experiments.report import markdown_table
 from saddlepoint.experiments.stats import exceeds, mean_se, paired_difference, share
 from saddlepoint.plotting import plot_series
@@ -170,19 +168,6 @@ def arm_names(p: RmodPreset) -> list[str]:
     return arms
 
 
-@contextlib.contextmanager
-def _one_torch_thread(seed: int) -> Iterator[None]:
-    """One torch thread and a global torch state seeded from ``seed`` (restored afterwards), so a
-    cell gives the same numbers in any process and after any other cell."""
-    torch = require("torch", "llm")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 # --------------------------------------------------------------------------- set-up per seed
@@ -204,7 +189,7 @@ def _setup(p: RmodPreset, seed: int) -> _Setup:
     of (preset, seed), computed once per process."""
     from saddlepoint.decoding.engine import encode_prompt
 
-    with _one_torch_thread(seed):
+    with torch_cell(seed):
         if p.task == "synthetic":
             model, tok, rewards, prompts, info = _synthetic_base(p, seed)
         else:
@@ -535,7 +520,7 @@ class Rmod(Experiment):
         arm = cell.params["arm"]
         if arm is None:
             return [{"section": "setup", "seed": cell.seed, **s.info}]
-        with _one_torch_thread(cell.seed):
+        with torch_cell(cell.seed):
             return _decode_arm(p, s, arm, cell.seed)
 
     def summarise(self, p: RmodPreset, rows: list[dict]) -> Summary:
