@@ -135,8 +135,12 @@ class Experiment(ABC):
     # ------------------------------------------------------------------ conveniences
     def preset_of(self, run_dir: RunDir) -> Preset:
         """The preset a run directory was made with (for figures drawn from its files)."""
+        return self.preset_from_fields(run_dir.config()["preset_fields"])
+
+    def preset_from_fields(self, fields: Mapping[str, Any]) -> Preset:
+        """A preset of this experiment's preset class from ``config.json``'s ``preset_fields``."""
         preset_cls = type(next(iter(self.presets.values())))
-        return preset_cls(**_typed_fields(run_dir.config()["preset_fields"]))
+        return preset_cls(**_typed_fields(fields))
 
     def preset(self, name: str, seeds: Sequence[int] | None = None) -> Preset:
         """The preset ``name``, with ``seeds`` replacing its seeds when given."""
@@ -268,8 +272,7 @@ def preset_from_config(experiment: Experiment, config: Mapping[str, Any]) -> Pre
             raise InvalidInputError(f"preset {name!r} of {experiment.name} has changed since this run was started; "
                                     "start a new run")
         return p
-    preset_cls = type(next(iter(experiment.presets.values())))
-    return preset_cls(**_typed_fields(fields))
+    return experiment.preset_from_fields(fields)
 
 
 def _typed_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
