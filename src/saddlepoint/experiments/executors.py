@@ -76,9 +76,7 @@ class ProcessExecutor:
     """
 
     def __init__(self, workers: int, retries: int = DEFAULT_RETRIES) -> None:
-        if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
-            raise InvalidInputError(f"workers must be an integer >= 1, got {workers!r}")
-        self.workers = workers
+        self.workers = _check_workers(workers)
         self.retries = _check_retries(retries)
 
     def submit_all(self, fn: Callable[[Cell], Any], cells: Sequence[Cell], on_done: OnDone) -> None:
@@ -154,8 +152,8 @@ class RayExecutor:
     """
 
     def __init__(self, address: str | None = None, workers: int | None = None, retries: int = DEFAULT_RETRIES) -> None:
-        if workers is not None and (not isinstance(workers, int) or isinstance(workers, bool) or workers < 1):
-            raise InvalidInputError(f"workers must be an integer >= 1, got {workers!r}")
+        if workers is not None:
+            _check_workers(workers)
         self.ray = require("ray", "ray")
         if address is not None:
             check_address(address)
@@ -195,6 +193,12 @@ def _ray_cell(fn: Callable[[Cell], Any], cell: Cell) -> Any:
     return fn(cell)
 
 
+def _check_workers(workers: int, name: str = "workers") -> int:
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+        raise InvalidInputError(f"{name} must be an integer >= 1, got {workers!r}")
+    return workers
+
+
 def _check_retries(retries: int) -> int:
     if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
         raise InvalidInputError(f"retries must be a non-negative integer, got {retries!r}")
@@ -205,8 +209,7 @@ def make_executor(kind: str | None = None, *, workers: int = 1, address: str | N
                   retries: int = DEFAULT_RETRIES) -> SerialExecutor | ProcessExecutor | RayExecutor:
     """The executor the command line asks for: ``serial``, ``process`` or ``ray``; by default
     serial for one worker and a process pool for more."""
-    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
-        raise InvalidInputError(f"--workers must be an integer >= 1, got {workers!r}")
+    _check_workers(workers, "--workers")
     kind = kind or ("serial" if workers == 1 else "process")
     if address is not None and kind != "ray":
         raise InvalidInputError("--address needs --executor ray")
