@@ -113,6 +113,31 @@ SOLVE_BACKENDS: dict[str, str] = {
     "preference": "saddlepoint.preference.dynamics:solve_by_name",
 }
 
+# Bayesian optimisation: name -> method config (its ``method`` class variable names the class;
+# kind ``mean_field``: N agents on K actions, ``box``: a black box on a box).
+BO_METHODS: dict[str, Entry] = {
+    "mf-gp-ucb": Entry("saddlepoint.bayesopt.config:MeanFieldGPUCBConfig", "mean_field", "works",
+                       "Mean-field GP-UCB: GP on (action, mean field) (2502.12315)"),
+    "agg-gp-ucb": Entry("saddlepoint.bayesopt.config:AggregateGPUCBConfig", "mean_field", "works",
+                        "GP-UCB on the mean field with the team average as a scalar"),
+    "naive-gp-ucb": Entry("saddlepoint.bayesopt.config:NaiveJointGPUCBConfig", "mean_field", "works",
+                          "GP-UCB on the one-hot joint action (input dimension N K)"),
+    "random": Entry("saddlepoint.bayesopt.config:RandomAssignmentConfig", "mean_field", "works",
+                    "Every agent picks an action uniformly at random"),
+    "gp-ucb": Entry("saddlepoint.bayesopt.config:GPUCBConfig", "box", "works",
+                    "GP-UCB on a box (Srinivas et al. 2010)"),
+}
+
+# Linear bandit algorithms: name -> config (its ``method`` class variable names the class).
+BANDIT_ALGORITHMS: dict[str, Entry] = {
+    "linucb": Entry("saddlepoint.bandits.algorithms:LinUCBConfig", "bandit", "works", "LinUCB / OFUL"),
+    "phased_elimination": Entry("saddlepoint.bandits.algorithms:PhasedEliminationConfig", "bandit", "works",
+                                "Phased elimination with G-optimal design"),
+    "explore_then_commit": Entry("saddlepoint.bandits.algorithms:ExploreThenCommitConfig", "bandit", "works",
+                                 "Explore-then-commit (round-robin, then least squares)"),
+    "uniform": Entry("saddlepoint.bandits.algorithms:UniformConfig", "bandit", "works", "Uniformly random arms"),
+}
+
 # Reproductions: subclasses of ``saddlepoint.experiments.base.Experiment`` (the class is the target).
 EXPERIMENTS: dict[str, Entry] = {
     "matrix-games": Entry("saddlepoint.experiments.matrix_games:MatrixGames", "experiment", "works",
@@ -121,6 +146,8 @@ EXPERIMENTS: dict[str, Entry] = {
                    "AdaDO / RMDO vs XDO and CFR (2411.00954)"),
     "rspo": Entry("saddlepoint.experiments.rspo:RSPO", "experiment", "works",
                   "RSPO and self-play baselines (2503.00030)"),
+    "rspo-smollm2": Entry("saddlepoint.experiments.rspo_smollm2:RSPOSmolLM2", "experiment", "works",
+                          "RSPO vs SPPO on SmolLM2 under a verbosity-biased judge (2503.00030)"),
     "rmod": Entry("saddlepoint.experiments.rmod:Rmod", "experiment", "works",
                   "Robust multi-objective decoding (2503.08796)"),
     "inferenceguard": Entry("saddlepoint.experiments.inferenceguard:InferenceGuard", "experiment", "works",
