@@ -29,15 +29,17 @@ import numpy as np
 
 from _record import record_section  # benchmarks/_record.py (the script's folder is on sys.path)
 from saddlepoint.bayesopt import (
+    AllocationProblem,
     CoverageTask,
     ExactGP,
     FitConfig,
     GPHyperparameters,
     fit_hyperparameters,
-    make_optimizer,
+    method_config,
     run,
 )
 from saddlepoint.bayesopt.loop import blas_threads
+from saddlepoint.method import make_method
 
 ARMS = {
     "MF-GP-UCB": ("mf-gp-ucb", {}),
@@ -56,8 +58,9 @@ def per_round(ns: list[int], rounds: int) -> tuple[str, dict]:
             if method == "naive-gp-ucb" and n > 64:
                 continue
             full = {} if method == "random" else {"outputscale": 0.25, **cfg}
-            opt = make_optimizer(method, n, 5, full, np.random.default_rng(1))
-            rec = run(task, opt, rounds, np.random.default_rng(2))
+            opt = make_method(AllocationProblem.of_task(task, n, np.random.default_rng(2)),
+                              method_config(method, full), np.random.default_rng(1))
+            rec = run(opt, rounds)
             secs[(label, n)] = float(rec.seconds.mean())
             print(f"  {label:24s} N={n:5d}: {secs[(label, n)]:.4f} s/round  R_T={rec.cumulative_regret[-1]:.2f}")
     header = "| method | " + " | ".join(f"N={n}" for n in ns) + " |\n|" + "---|" * (len(ns) + 1) + "\n"
@@ -75,9 +78,10 @@ def threads_check(n: int, rounds: int) -> str:
     task = CoverageTask.generate(np.random.default_rng(0))
     out = {}
     for threads in (None, 1):
-        opt = make_optimizer("mf-gp-ucb", n, 5, {"outputscale": 0.25}, np.random.default_rng(1))
+        opt = make_method(AllocationProblem.of_task(task, n, np.random.default_rng(2)),
+                          method_config("mf-gp-ucb", {"outputscale": 0.25}), np.random.default_rng(1))
         t0 = time.perf_counter()
-        rec = run(task, opt, rounds, np.random.default_rng(2), threads=threads)
+        rec = run(opt, rounds, threads=threads)
         out[threads] = (time.perf_counter() - t0, rec.cumulative_regret[-1])
     same = out[None][1] == out[1][1]
     return (f"MF-GP-UCB, N={n}, {rounds} rounds: BLAS default threads {out[None][0]:.2f} s, one thread "

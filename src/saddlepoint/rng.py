@@ -3,6 +3,8 @@ and the experiment layer turn integer seeds into generators."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from saddlepoint.errors import InvalidInputError
@@ -29,6 +31,18 @@ def make_rng(seed: int | np.random.Generator | None = None) -> np.random.Generat
 def spawn(rng: np.random.Generator, n: int) -> list[np.random.Generator]:
     """``n`` independent child generators of ``rng`` (for seeds or workers)."""
     return list(rng.spawn(n))
+
+
+def rng_state(rng: np.random.Generator) -> dict[str, Any]:
+    """JSON-friendly state of a generator's bit generator (for saving a method mid-run)."""
+    return {"bit_generator": type(rng.bit_generator).__name__, "state": rng.bit_generator.state}
+
+
+def restore_rng(state: dict[str, Any]) -> np.random.Generator:
+    """A generator in the state saved by :func:`rng_state`."""
+    bitgen = getattr(np.random, state["bit_generator"])()
+    bitgen.state = state["state"]
+    return np.random.Generator(bitgen)
 
 
 def torch_generator(seed: int):

@@ -8,9 +8,10 @@ import sys
 import numpy as np
 import pytest
 
-from saddlepoint.bayesopt import CoverageTask, make_optimizer, run
+from saddlepoint.bayesopt import AllocationProblem, CoverageTask, method_config, run
 from saddlepoint.experiments import run_experiment
 from saddlepoint.experiments.mean_field_bo import ARMS, NAIVE, MeanFieldBO, MeanFieldBOPreset, task_of
+from saddlepoint.method import make_method
 
 
 def test_smoke_preset_writes_a_complete_run(tmp_path):
@@ -47,8 +48,9 @@ def test_mean_field_gp_ucb_beats_random_at_every_n():
     for n in (4, 64):
         for method in ("mf-gp-ucb", "random"):
             finals[(method, n)] = np.mean([
-                run(task, make_optimizer(method, n, 5, cfg if method != "random" else {}, seed),
-                    50, np.random.default_rng(100 + seed)).cumulative_regret[-1] for seed in (0, 1)])
+                run(make_method(AllocationProblem.of_task(task, n, np.random.default_rng(100 + seed)),
+                                method_config(method, cfg if method != "random" else {}), seed),
+                    50).cumulative_regret[-1] for seed in (0, 1)])
     # claim (2) of the paper notes at reduced scale (T = 50, 2 seeds); the N-independence claim
     # is judged by the paper preset (its spread is noisy at this scale)
     for n in (4, 64):

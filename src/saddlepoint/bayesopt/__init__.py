@@ -16,22 +16,26 @@ from saddlepoint.bayesopt.gp import (
     fit_hyperparameters,
     robust_cholesky,
 )
-from saddlepoint.bayesopt.gpucb import GPUCB, SYNTHETIC, GPUCBConfig, SyntheticFunction
+from saddlepoint.bayesopt.config import (
+    AggregateGPUCBConfig,
+    GPUCBConfig,
+    GPUCBSettings,
+    LatticeSearch,
+    MeanFieldGPUCBConfig,
+    NaiveJointGPUCBConfig,
+    RandomAssignmentConfig,
+    method_config,
+)
+from saddlepoint.bayesopt.gpucb import GPUCB, SYNTHETIC, SyntheticFunction
 from saddlepoint.bayesopt.loop import BORunRecord, run
 from saddlepoint.bayesopt.meanfield import (
-    METHODS,
     AggregateGPUCB,
-    AggregateGPUCBConfig,
-    GPUCBSettings,
+    AllocationProblem,
     MeanFieldGPUCB,
-    MeanFieldGPUCBConfig,
     MeanFieldOptimizer,
     NaiveJointGPUCB,
-    NaiveJointGPUCBConfig,
     RandomAssignment,
-    RandomAssignmentConfig,
     load_optimizer,
-    make_optimizer,
 )
 from saddlepoint.bayesopt.tasks import (
     TASKS,
@@ -46,11 +50,11 @@ from saddlepoint.bayesopt.tasks import (
 
 __all__ = [
     "GPUCB",
-    "METHODS",
     "SYNTHETIC",
     "TASKS",
     "AggregateGPUCB",
     "AggregateGPUCBConfig",
+    "AllocationProblem",
     "BORunRecord",
     "BikeSharingTask",
     "CholeskyError",
@@ -60,6 +64,7 @@ __all__ = [
     "GPHyperparameters",
     "GPUCBConfig",
     "GPUCBSettings",
+    "LatticeSearch",
     "MeanFieldGPUCB",
     "MeanFieldGPUCBConfig",
     "MeanFieldOptimizer",
@@ -76,8 +81,8 @@ __all__ = [
     "fit_hyperparameters",
     "load_optimizer",
     "loose_mean_field_ucb",
-    "make_optimizer",
     "make_task",
+    "method_config",
     "robust_cholesky",
     "run",
     "ucb",

@@ -1,6 +1,9 @@
 """GP-UCB on a box (Srinivas, Krause, Kakade & Seeger 2010), with the same ask/tell and
 save/load interface as the mean-field methods, and standard synthetic test functions.
 
+:class:`GPUCB` is a :mod:`saddlepoint.method` method (``GPUCB(problem, config, rng)``, the
+problem a box of bounds or a :class:`SyntheticFunction`, whose ``fn`` ``step()`` evaluates).
+
 The acquisition mu + beta^{1/2} sigma is maximised over a scrambled Sobol set of candidates,
 then the best few are polished with L-BFGS-B (finite differences); inputs are scaled to the
 unit cube for the GP, so one lengthscale suits every dimension.
@@ -20,52 +23,57 @@ from scipy.stats import qmc
 
 from saddlepoint.bayesopt.acquisition import beta_sqrt_at, ucb
 from saddlepoint.bayesopt.gp import ExactGP, FitConfig, GPHyperparameters, fit_hyperparameters
-from saddlepoint.bayesopt.meanfield import GPUCBSettings, restore_rng, rng_state
-from saddlepoint.config import check_positive_int, from_dict, to_dict
+from saddlepoint.bayesopt.config import GPUCBConfig
+from saddlepoint.config import from_dict, to_dict
 from saddlepoint.errors import InvalidInputError
-from saddlepoint.rng import make_rng
+from saddlepoint.rng import make_rng, restore_rng, rng_state
 
-__all__ = ["GPUCB", "SYNTHETIC", "GPUCBConfig", "SyntheticFunction", "branin", "hartmann3"]
-
-
-@dataclass(frozen=True)
-class GPUCBConfig(GPUCBSettings):
-    """GP-UCB on a box; lengthscales are in unit-cube coordinates."""
-
-    lengthscale: float = 0.2
-    """Initial (fixed without refits) lengthscale, in unit-cube coordinates."""
-    outputscale: float = 1.0
-    """Prior variance of f."""
-    n_candidates: int = 512
-    """Sobol candidates scored per round (a power of two keeps the set balanced)."""
-    n_polish: int = 3
-    """Best candidates refined with L-BFGS-B."""
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check_positive_int("n_candidates", self.n_candidates)
-        check_positive_int("n_polish", self.n_polish, allow_zero=True)
+__all__ = ["GPUCB", "SYNTHETIC", "SyntheticFunction", "branin", "hartmann3"]
 
 
 class GPUCB:
-    """GP-UCB maximising a black box on ``bounds`` (d, 2): ``ask() -> x (d,)``, ``tell(x, y)``."""
+    """GP-UCB maximising a black box on a box: ``ask() -> x (d,)``, ``tell(x, y)``.
 
-    def __init__(self, bounds: np.ndarray, config: GPUCBConfig | None = None,
+    ``problem`` is the box, a (d, 2) array of bounds, or an object with ``bounds`` and a
+    function ``fn`` ((m, d) -> (m,)) that :meth:`step` evaluates (a :class:`SyntheticFunction`).
+    """
+
+    def __init__(self, problem: Any, config: GPUCBConfig | None = None,
                  rng: np.random.Generator | int | None = None) -> None:
-        b = np.asarray(bounds, dtype=float)
+        b = np.asarray(getattr(problem, "bounds", problem), dtype=float)
         if b.ndim != 2 or b.shape[1] != 2 or b.shape[0] == 0 or not np.all(b[:, 0] < b[:, 1]):
             raise InvalidInputError("bounds must be a (d, 2) array with low < high in every row")
-        self.bounds = b
+        self.problem, self.bounds = problem, b
         self.config = config or GPUCBConfig()
         self._rng = make_rng(rng)
         c = self.config
         self.gp = ExactGP(b.shape[0], kernel=c.kernel, hyper=GPHyperparameters(
             lengthscales=(c.lengthscale,), outputscale=c.outputscale, noise=c.noise_sd ** 2))
         self._t = 0
+        self._best: tuple[float, np.ndarray] | None = None
 
     @property
-    def rounds(self) -> int:
+    def iteration(self) -> int:
+        """Evaluations told so far."""
         return self._t
+
+    @property
+    def cost(self) -> dict[str, int]:
+        """Evaluations told (``iterations``)."""
+        return {"iterations": self._t}
+
+    def output(self) -> np.ndarray | None:
+        """The best point told so far (a copy; None before the first)."""
+        return None if self._best is None else self._best[1].copy()
+
+    def step(self) -> None:
+        """Ask, evaluate the problem's ``fn`` there, tell."""
+        fn = getattr(self.problem, "fn", None)
+        if fn is None:
+            raise InvalidInputError("stepping needs a problem with a function 'fn' (e.g. a SyntheticFunction); "
+                                    "with bounds alone use ask/tell")
+        x = self.ask()
+        self.tell(x, float(np.asarray(fn(x[None])).reshape(-1)[0]))
 
     def _to_unit(self, x: np.ndarray) -> np.ndarray:
         return (x - self.bounds[:, 0]) / (self.bounds[:, 1] - self.bounds[:, 0])
@@ -115,6 +123,8 @@ class GPUCB:
         if not (np.all(np.isfinite(xv)) and np.isfinite(yv)):
             raise InvalidInputError("x and y must be finite (got NaN or infinity)")
         self.gp.add(self._to_unit(xv)[None], np.array([yv]))
+        if self._best is None or yv > self._best[0]:
+            self._best = (yv, xv.copy())
         c = self.config
         if c.prior_mean == "empirical":
             self.gp.set_mean(float(self.gp.training_data()["y"].mean()))
@@ -129,8 +139,9 @@ class GPUCB:
                 fit_hyperparameters(self.gp, fit, self._rng)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"method": "gp-ucb", "config": to_dict(self.config), "bounds": self.bounds.tolist(),
-                "rounds": self._t, "rng": rng_state(self._rng), "gp": self.gp.state_dict()}
+        best = None if self._best is None else [self._best[0], self._best[1].tolist()]
+        return {"method": GPUCBConfig.algo, "config": to_dict(self.config), "bounds": self.bounds.tolist(),
+                "rounds": self._t, "best": best, "rng": rng_state(self._rng), "gp": self.gp.state_dict()}
 
     def save(self, path: str | Path) -> Path:
         target = Path(path)
@@ -148,6 +159,8 @@ class GPUCB:
                   restore_rng(state["rng"]))
         opt.gp = ExactGP.from_state(state["gp"])
         opt._t = int(state["rounds"])
+        if state.get("best") is not None:
+            opt._best = (float(state["best"][0]), np.asarray(state["best"][1], dtype=float))
         return opt
 
 

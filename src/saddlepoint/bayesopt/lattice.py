@@ -4,7 +4,9 @@ A joint action x in {0..K-1}^N has mean field xi = counts / N, a point of the la
 Delta_K ∩ (1/N) Z^K. Everything here works on counts (rows summing to N), so rounding never
 loses an agent. Search tools for acquisition functions on the lattice: random points,
 largest-remainder rounding of a continuous xi, "move s agents from a to b" neighbourhoods
-and hill climbing; an exact dynamic programme for separable objectives.
+and hill climbing, the mean-field methods' search (:func:`search_lattice`, with a cap on
+acquisition evaluations by :class:`BudgetedAcquisition`); an exact dynamic programme for
+separable objectives.
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ from collections.abc import Callable
 from itertools import combinations
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
+from scipy.optimize import linear_sum_assignment, minimize
 
 from saddlepoint.config import check_positive_int
 from saddlepoint.errors import InvalidInputError
 
 __all__ = [
+    "BudgetedAcquisition",
     "assignment_of",
     "counts_of",
     "enumerate_lattice",
@@ -30,6 +33,8 @@ __all__ = [
     "move_sizes",
     "neighbours",
     "random_lattice",
+    "relax",
+    "search_lattice",
     "separable_optimum",
 ]
 
@@ -132,6 +137,81 @@ def hill_climb(
             current, value = cand[best], float(vals[best])
             steps += 1
     return current, value, steps
+
+
+class BudgetedAcquisition:
+    """An acquisition function that counts the points it scores and, past ``budget`` points
+    (None: no cap), scores the rest -inf without evaluating them."""
+
+    def __init__(self, acquisition: Callable[[np.ndarray], np.ndarray], budget: int | None) -> None:
+        self.acquisition, self.budget, self.used = acquisition, budget, 0
+
+    @property
+    def spent(self) -> bool:
+        return self.budget is not None and self.used >= self.budget
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x)
+        take = x.shape[0] if self.budget is None else max(0, min(x.shape[0], self.budget - self.used))
+        out = np.full(x.shape[0], -np.inf)
+        if take:
+            out[:take] = self.acquisition(x[:take])
+        self.used += take
+        return out
+
+
+def search_lattice(
+    acquisition: Callable[[np.ndarray], np.ndarray],
+    n: int,
+    k: int,
+    rng: np.random.Generator,
+    *,
+    past: list[np.ndarray] | None = None,
+    lattice_optimizer: str = "hill_climb",
+    n_candidates: int = 300,
+    n_starts: int = 3,
+    multiscale_moves: bool = True,
+) -> np.ndarray:
+    """Maximise ``acquisition`` (mean fields xi (M, k) -> (M,)) over the n-lattice; returns
+    counts (k,). The pool is ``n_candidates`` random points, the even split and the ``past``
+    allocations; ``lattice_optimizer`` ``random`` keeps its best point, ``hill_climb`` climbs
+    from its ``n_starts`` best distinct points, ``relaxed`` first ascends on the simplex from
+    them (:func:`relax`). The fields are those of
+    :class:`saddlepoint.bayesopt.config.LatticeSearch`."""
+    pool = [random_lattice(n, k, n_candidates, rng), largest_remainder(np.full((1, k), 1.0 / k), n)]
+    if past:
+        pool.append(np.unique(np.array(past), axis=0))
+    pool = np.concatenate(pool)
+    vals = acquisition(pool / n)
+    if lattice_optimizer == "random":
+        return pool[int(np.argmax(vals))]
+    order = np.argsort(-vals, kind="stable")
+    _, first = np.unique(pool[order], axis=0, return_index=True)
+    starts = pool[order[np.sort(first)[:n_starts]]]  # best distinct pool points
+    sizes = move_sizes(n, multiscale_moves)
+    best, best_val = pool[order[0]], float(vals[order[0]])
+    for start in starts:
+        if lattice_optimizer == "relaxed":
+            start = relax(acquisition, start / n, n)
+        counts, val, _ = hill_climb(lambda cs: acquisition(cs / n), start, sizes=sizes)
+        if val > best_val:
+            best, best_val = counts, val
+    return best
+
+
+def relax(acquisition: Callable[[np.ndarray], np.ndarray], xi0: np.ndarray, n: int) -> np.ndarray:
+    """Continuous ascent of ``acquisition`` on the simplex from ``xi0`` (softmax
+    parametrisation, L-BFGS-B with finite differences), rounded to counts summing to ``n`` by
+    largest remainders."""
+    z0 = np.log(xi0 + 1e-3)
+
+    def neg(z: np.ndarray) -> float:
+        e = np.exp(z - z.max())
+        return -float(acquisition((e / e.sum())[None])[0])
+
+    res = minimize(neg, z0, method="L-BFGS-B", options={"maxiter": 30})
+    e = np.exp(res.x - res.x.max())
+    return largest_remainder(e / e.sum(), n)
 
 
 def counts_of(actions: np.ndarray, k: int) -> np.ndarray:

@@ -1,21 +1,20 @@
-"""The optimisation loop: ask an allocation, simulate the agents' rewards, tell, and score
-the round by the team objective's regret against the exact lattice optimum."""
+"""The optimisation loop: :func:`saddlepoint.method.run` steps a mean-field optimiser (ask an
+allocation, simulate the agents' rewards, tell) and each round is scored by the team
+objective's regret against the exact lattice optimum."""
 
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
-from saddlepoint.bayesopt.lattice import counts_of
 from saddlepoint.bayesopt.meanfield import MeanFieldOptimizer
-from saddlepoint.bayesopt.tasks import MeanFieldTask
-from saddlepoint.config import check_positive, check_positive_int
+from saddlepoint.config import check_positive_int
 from saddlepoint.errors import InvalidInputError
-from saddlepoint.progress import progress
+from saddlepoint.method import Budget
+from saddlepoint.method import run as run_method
 
 __all__ = ["BORunRecord", "blas_threads", "run"]
 
@@ -56,41 +55,34 @@ class BORunRecord:
     cumulative_regret: np.ndarray
     """R_t = sum_{s <= t} (F* - F(xi_s))."""
     seconds: np.ndarray
-    """Wall-clock seconds of each round's ask and tell."""
+    """Wall-clock seconds of each round's ask, simulated rewards and tell."""
     counts: np.ndarray
     """Allocation counts of each round (T, K)."""
 
 
-def run(
-    task: MeanFieldTask,
-    optimizer: MeanFieldOptimizer,
-    rounds: int,
-    rng: np.random.Generator,
-    *,
-    noise_sd: float = 0.05,
-    show_progress: bool | None = None,
-    threads: int | None = 1,
-) -> BORunRecord:
-    """Run ``optimizer`` on ``task`` for ``rounds`` rounds; rewards are drawn from ``rng``
-    with per-agent noise ``noise_sd`` (the optimiser keeps its own generator). BLAS runs with
-    ``threads`` threads (see :func:`blas_threads`; results do not depend on it)."""
+def run(optimizer: MeanFieldOptimizer, rounds: int, *, show_progress: bool | None = None,
+        threads: int | None = 1) -> BORunRecord:
+    """Step ``optimizer`` for ``rounds`` rounds on its problem's task (built with
+    :meth:`~saddlepoint.bayesopt.meanfield.AllocationProblem.of_task`, which holds the reward
+    noise) and score every round. BLAS runs with ``threads`` threads (see
+    :func:`blas_threads`; results do not depend on it)."""
     check_positive_int("rounds", rounds)
-    check_positive("noise_sd", noise_sd, allow_zero=True)
-    if optimizer.n_actions != task.n_actions:
-        raise InvalidInputError(f"optimizer has {optimizer.n_actions} actions, task has {task.n_actions}")
-    n = optimizer.n_agents
+    problem = optimizer.problem
+    task, n = problem.task, problem.n_agents
+    if task is None:
+        raise InvalidInputError("the optimizer's problem has no task to run on (AllocationProblem.of_task)")
     best, _ = task.optimum(n)
-    values, seconds, counts = np.zeros(rounds), np.zeros(rounds), np.zeros((rounds, task.n_actions), int)
-    desc = f"{optimizer.name} N={n}"
+
+    def score(m: MeanFieldOptimizer) -> dict:
+        counts = m.output()
+        return {"counts": counts, "value": float(task.value(counts / n))}
+
     with blas_threads(threads):
-        for t in progress(range(rounds), total=rounds, desc=desc, enabled=show_progress):
-            start = time.perf_counter()
-            actions = optimizer.ask()
-            rewards = task.observe(actions, rng, noise_sd)
-            optimizer.tell(actions, rewards)
-            seconds[t] = time.perf_counter() - start
-            counts[t] = counts_of(actions, task.n_actions)
-            values[t] = float(task.value(counts[t] / n))
+        trace = run_method(optimizer, Budget(rounds), evaluate=score, every=1,
+                           desc=f"{type(optimizer.config).algo} N={n}", show_progress=show_progress)
+    values = np.array([r["value"] for r in trace.rows])
     regret = best - values
-    return BORunRecord(method=optimizer.name, task=task.name, n_agents=n, optimum=best, values=values,
-                       regret=regret, cumulative_regret=np.cumsum(regret), seconds=seconds, counts=counts)
+    return BORunRecord(method=type(optimizer.config).algo, task=task.name, n_agents=n, optimum=best,
+                       values=values, regret=regret, cumulative_regret=np.cumsum(regret),
+                       seconds=np.diff([0.0] + [r["seconds"] for r in trace.rows]),
+                       counts=np.array([r["counts"] for r in trace.rows], dtype=int))

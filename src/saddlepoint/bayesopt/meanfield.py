@@ -13,10 +13,14 @@ idea (MF-GP-UCB, arXiv 2502.12315) and its baselines, behind one ask/tell interf
   class whose input dimension grows with N.
 - :class:`RandomAssignment`: every agent picks an action uniformly at random.
 
-``ask()`` returns a joint action (N,) of action indices; ``tell(actions, rewards)`` takes the
-joint action played and the per-agent rewards (N,) (methods that only use the team average
-also accept a scalar). ``state_dict`` / ``save`` / :func:`load_optimizer` round-trip the full
-state, random generator included. Every parameter named ``beta_sqrt`` is beta^{1/2}.
+Every method is a :mod:`saddlepoint.method` method: built as ``Method(problem, config, rng)``
+(``problem`` an :class:`AllocationProblem`; :func:`saddlepoint.method.make_method` builds the
+class the config names, :func:`saddlepoint.bayesopt.config.method_config` a config by its
+registered name). ``ask()`` returns a joint action (N,) of action indices; ``tell(actions,
+rewards)`` takes the joint action played and the per-agent rewards (N,) (methods that only use
+the team average also accept a scalar); ``step()`` asks, draws the rewards from the problem's
+task and tells. ``state_dict`` / ``save`` / :func:`load_optimizer` round-trip the full state,
+random generator included. Every parameter named ``beta_sqrt`` is beta^{1/2}.
 """
 
 from __future__ import annotations
@@ -26,203 +30,83 @@ import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy.optimize import minimize
 
-from saddlepoint.bayesopt.acquisition import BETA_SCHEDULES, beta_sqrt_at, loose_mean_field_ucb, ucb
+from saddlepoint.bayesopt.acquisition import beta_sqrt_at, loose_mean_field_ucb, ucb
+from saddlepoint.bayesopt.config import method_config
 from saddlepoint.bayesopt.gp import ExactGP, FitConfig, GPHyperparameters, fit_hyperparameters
-from saddlepoint.bayesopt.lattice import (
-    assignment_of,
-    counts_of,
-    hill_climb,
-    largest_remainder,
-    move_sizes,
-    random_lattice,
-)
-from saddlepoint.config import check_choice, check_positive, check_positive_int, from_dict, to_dict
+from saddlepoint.bayesopt.lattice import BudgetedAcquisition, assignment_of, counts_of, search_lattice
+from saddlepoint.config import check_positive, check_positive_int, to_dict
 from saddlepoint.errors import InvalidInputError
-from saddlepoint.rng import make_rng
+from saddlepoint.method import make_method
+from saddlepoint.rng import restore_rng, rng_state
+
+if TYPE_CHECKING:
+    from saddlepoint.bayesopt.tasks import MeanFieldTask
 
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "METHODS",
     "AggregateGPUCB",
-    "AggregateGPUCBConfig",
-    "GPUCBSettings",
+    "AllocationProblem",
     "MeanFieldGPUCB",
-    "MeanFieldGPUCBConfig",
     "MeanFieldOptimizer",
     "NaiveJointGPUCB",
-    "NaiveJointGPUCBConfig",
     "RandomAssignment",
-    "RandomAssignmentConfig",
     "load_optimizer",
-    "make_optimizer",
-    "restore_rng",
-    "rng_state",
 ]
 
 
-# --------------------------------------------------------------------------- configs
+# --------------------------------------------------------------------------- the problem
 @dataclass(frozen=True)
-class GPUCBSettings:
-    """Surrogate and confidence-width settings shared by every GP-UCB method."""
+class AllocationProblem:
+    """What a mean-field optimiser allocates: ``n_agents`` agents to ``n_actions`` actions
+    described by ``action_features``; with a ``task``, also where the rewards of
+    :meth:`MeanFieldOptimizer.step` come from."""
 
-    kernel: str = "rbf"
-    """Kernel: ``rbf`` (squared exponential) or ``matern52``."""
-    lengthscale: float = 0.5
-    """Initial (and, without refits, fixed) lengthscale of every input dimension."""
-    outputscale: float = 0.25
-    """Prior variance of the payoff, s."""
+    n_agents: int
+    """N, the number of agents."""
+    n_actions: int
+    """K, the number of actions."""
+    action_features: np.ndarray | None = None
+    """(K, p) inputs describing the actions (e.g. coordinates); None: one-hot, (K, K)."""
+    task: MeanFieldTask | None = None
+    """Simulates the agents' rewards for ``step()`` (None: ask/tell only)."""
+    noise_rng: np.random.Generator | None = None
+    """Generator of the task's reward noise (the optimiser keeps its own)."""
     noise_sd: float = 0.05
-    """Noise standard deviation sigma of one agent's reported payoff (assumed known)."""
-    prior_mean: str = "empirical"
-    """``empirical`` (constant mean = mean of the observations so far) or ``zero``."""
-    beta: str = "constant"
-    """Confidence-width schedule: ``constant`` (beta_sqrt) or ``theory`` (see acquisition)."""
-    beta_sqrt: float = 2.0
-    """beta^{1/2}, the multiplier of the posterior standard deviation (constant schedule)."""
-    rkhs_bound: float = 1.0
-    """B, the assumed RKHS-norm bound of f (theory schedule)."""
-    delta: float = 0.1
-    """Failure probability delta (theory schedule)."""
-    refit_every: int = 0
-    """Refit lengthscales and outputscale by maximum marginal likelihood every this many
-    rounds (0: fixed hyper-parameters, the default and the paper-scale choice)."""
-    fit_backend: str = "numpy"
-    """Hyper-parameter fitting: ``numpy`` (ours, L-BFGS-B) or ``botorch`` (extra ``bo``)."""
-    _lengthscale_optional: ClassVar[bool] = False
+    """Per-agent reward noise of the task."""
 
     def __post_init__(self) -> None:
-        check_choice("kernel", self.kernel, ("rbf", "matern52"))
-        if self.lengthscale is not None or not self._lengthscale_optional:
-            check_positive("lengthscale", self.lengthscale)
-        check_positive("outputscale", self.outputscale)
-        check_positive("noise_sd", self.noise_sd)
-        check_choice("prior_mean", self.prior_mean, ("empirical", "zero"))
-        check_choice("beta", self.beta, BETA_SCHEDULES)
-        check_positive("beta_sqrt", self.beta_sqrt, allow_zero=True)
-        check_positive("rkhs_bound", self.rkhs_bound, allow_zero=True)
-        check_positive("delta", self.delta)
-        if self.delta >= 1:
-            raise InvalidInputError(f"delta must be in (0, 1), got {self.delta}")
-        check_positive_int("refit_every", self.refit_every, allow_zero=True)
-        check_choice("fit_backend", self.fit_backend, ("numpy", "botorch"))
+        check_positive_int("n_agents", self.n_agents)
+        k = self.n_actions
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise InvalidInputError(f"n_actions must be a positive integer (a non-empty action set), got {k!r}")
+        feats = np.eye(k) if self.action_features is None else np.asarray(self.action_features, float)
+        if feats.ndim != 2 or feats.shape[0] != k or not np.all(np.isfinite(feats)):
+            raise InvalidInputError(f"action_features must be a finite ({k}, p) array")
+        object.__setattr__(self, "n_agents", int(self.n_agents))
+        object.__setattr__(self, "n_actions", int(k))
+        object.__setattr__(self, "action_features", feats)
+        check_positive("noise_sd", self.noise_sd, allow_zero=True)
+        if self.task is not None and self.task.n_actions != k:
+            raise InvalidInputError(f"the problem has {k} actions, its task {self.task.n_actions}")
 
+    @classmethod
+    def of_task(cls, task: MeanFieldTask, n_agents: int, noise_rng: np.random.Generator,
+                noise_sd: float = 0.05) -> AllocationProblem:
+        """``n_agents`` agents on ``task`` (its actions and their features), rewards drawn from
+        ``noise_rng`` with per-agent noise ``noise_sd``."""
+        return cls(n_agents, task.n_actions, task.action_features, task, noise_rng, noise_sd)
 
-@dataclass(frozen=True)
-class _LatticeSearch:
-    """How the acquisition is maximised over the N-lattice."""
-
-    lattice_optimizer: str = "hill_climb"
-    """``hill_climb`` (random pool, then steepest ascent from the best starts), ``random``
-    (pool only) or ``relaxed`` (continuous ascent on the simplex from the best starts,
-    largest-remainder rounding, then hill climbing)."""
-    n_candidates: int = 300
-    """Random lattice points in the pool (xi ~ Dirichlet(1), counts ~ Multinomial(N, xi));
-    the pool also holds every past allocation and the even split."""
-    n_starts: int = 3
-    """Best pool points refined by hill climbing or the relaxation."""
-    max_evaluations: int | None = None
-    """Cap on acquisition evaluations per round (None: no cap); points past the cap score
-    -inf, so the search keeps its best point so far. Give a baseline the same cap for a
-    search of the same strength."""
-    multiscale_moves: bool = True
-    """Hill climbing moves 2^j, ..., 4, 2, 1 agents at a time, coarse to fine (largest 2^j <=
-    N/4), ending at one-agent moves; False: one-agent moves only (the notes' neighbourhood).
-    Both stop at a local maximum for one-agent moves; multi-scale takes far fewer steps for
-    large N."""
-
-    def __post_init__(self) -> None:
-        check_choice("lattice_optimizer", self.lattice_optimizer, ("hill_climb", "random", "relaxed"))
-        check_positive_int("n_candidates", self.n_candidates)
-        check_positive_int("n_starts", self.n_starts)
-        if self.max_evaluations is not None:
-            check_positive_int("max_evaluations", self.max_evaluations)
-
-
-@dataclass(frozen=True)
-class MeanFieldGPUCBConfig(GPUCBSettings, _LatticeSearch):
-    """Mean-field GP-UCB: GP on (action encoding, xi), product ARD kernel."""
-
-    feedback: str = "per_action"
-    """``per_action`` (O1: per-action average reports, noise sigma^2 / n_a) or ``aggregate``
-    (O2: only the team average, noise sigma^2 / N)."""
-    acquisition: str = "tight"
-    """``tight``: xi^T mu + beta^{1/2} sqrt(xi^T Sigma xi); ``loose``: sum_a xi_a (mu_a +
-    beta^{1/2} sigma_a)."""
-    action_encoding: str = "one_hot"
-    """Action inputs of the kernel: ``one_hot`` or the task's ``features`` (e.g. coordinates)."""
-
-    def __post_init__(self) -> None:
-        GPUCBSettings.__post_init__(self)
-        _LatticeSearch.__post_init__(self)
-        check_choice("feedback", self.feedback, ("per_action", "aggregate"))
-        check_choice("acquisition", self.acquisition, ("tight", "loose"))
-        check_choice("action_encoding", self.action_encoding, ("one_hot", "features"))
-        if self.feedback == "aggregate" and self.acquisition == "loose":
-            raise InvalidInputError("acquisition='loose' needs feedback='per_action' (with aggregate "
-                                    "feedback use 'tight')")
-        if self.feedback == "aggregate" and self.refit_every and self.fit_backend == "botorch":
-            raise InvalidInputError("fit_backend='botorch' supports direct observations only; use "
-                                    "fit_backend='numpy' with feedback='aggregate'")
-
-
-@dataclass(frozen=True)
-class AggregateGPUCBConfig(GPUCBSettings, _LatticeSearch):
-    """AGG-GP-UCB (library ablation): GP on xi with the team average as a scalar."""
-
-    def __post_init__(self) -> None:
-        GPUCBSettings.__post_init__(self)
-        _LatticeSearch.__post_init__(self)
-
-
-@dataclass(frozen=True)
-class NaiveJointGPUCBConfig(GPUCBSettings):
-    """Naive GP-UCB on the one-hot joint action (input dimension N K)."""
-
-    lengthscale: float | None = None
-    """Lengthscale on the N K one-hot inputs; None: 0.7 sqrt(N) (the notes' choice, which
-    makes the kernel depend on the fraction of agents that differ)."""
-    _lengthscale_optional: ClassVar[bool] = True
-    n_candidates: int = 1000
-    """Random joint actions scored per round (plus the best past joint action)."""
-    sweeps: int = 3
-    """Coordinate-ascent sweeps over agents after the random search (each agent tries all K)."""
-    n_starts: int = 1
-    """Coordinate ascent runs from this many best distinct candidates (1: from the best only)."""
-    max_evaluations: int | None = None
-    """Cap on acquisition evaluations per round, as in the mean-field methods' search (None: no
-    cap); the ascent stops when it is spent."""
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check_positive_int("n_candidates", self.n_candidates)
-        check_positive_int("sweeps", self.sweeps, allow_zero=True)
-        check_positive_int("n_starts", self.n_starts)
-        if self.max_evaluations is not None:
-            check_positive_int("max_evaluations", self.max_evaluations)
-
-
-@dataclass(frozen=True)
-class RandomAssignmentConfig:
-    """Random assignment: each agent draws its action uniformly, independently every round."""
-
-
-# --------------------------------------------------------------------------- helpers
-def rng_state(rng: np.random.Generator) -> dict[str, Any]:
-    """JSON-friendly state of a generator's bit generator."""
-    return {"bit_generator": type(rng.bit_generator).__name__, "state": rng.bit_generator.state}
-
-
-def restore_rng(state: dict[str, Any]) -> np.random.Generator:
-    """A generator in the state saved by :func:`rng_state`."""
-    bitgen = getattr(np.random, state["bit_generator"])()
-    bitgen.state = state["state"]
-    return np.random.Generator(bitgen)
+    def rewards(self, actions: np.ndarray) -> np.ndarray:
+        """The task's per-agent rewards (N,) for a joint action (N,)."""
+        if self.task is None or self.noise_rng is None:
+            raise InvalidInputError("stepping needs a problem with a task and a noise generator "
+                                    "(AllocationProblem.of_task); without one use ask/tell")
+        return self.task.observe(actions, self.noise_rng, self.noise_sd)
 
 
 def _one_hot(actions: np.ndarray, k: int) -> np.ndarray:
@@ -234,32 +118,22 @@ def _one_hot(actions: np.ndarray, k: int) -> np.ndarray:
 
 # --------------------------------------------------------------------------- base class
 class MeanFieldOptimizer:
-    """Ask/tell base class for allocating ``n_agents`` agents to ``n_actions`` actions.
+    """Ask/tell base class for allocating the problem's agents to its actions.
 
     Subclasses implement :meth:`_ask` and :meth:`_observe`; state beyond the round counter
     and history lives in :meth:`_state` / :meth:`_load_state`.
     """
 
-    name: ClassVar[str] = "base"
-    config_cls: ClassVar[type] = RandomAssignmentConfig
-
-    def __init__(self, n_agents: int, n_actions: int, config: Any = None,
-                 rng: np.random.Generator | int | None = None, *,
-                 action_features: np.ndarray | None = None) -> None:
-        check_positive_int("n_agents", n_agents)
-        if isinstance(n_actions, bool) or not isinstance(n_actions, (int, np.integer)) or n_actions < 1:
-            raise InvalidInputError(f"n_actions must be a positive integer (a non-empty action set), "
-                                    f"got {n_actions!r}")
-        self.n_agents, self.n_actions = int(n_agents), int(n_actions)
-        self.config = config if config is not None else self.config_cls()
-        if not isinstance(self.config, self.config_cls):
-            raise InvalidInputError(f"{self.name} needs a {self.config_cls.__name__}, "
-                                    f"got {type(self.config).__name__}")
-        feats = np.eye(self.n_actions) if action_features is None else np.asarray(action_features, float)
-        if feats.ndim != 2 or feats.shape[0] != self.n_actions or not np.all(np.isfinite(feats)):
-            raise InvalidInputError(f"action_features must be a finite ({self.n_actions}, p) array")
-        self.action_features = feats
-        self._rng = make_rng(rng)
+    def __init__(self, problem: AllocationProblem, config: Any, rng: np.random.Generator) -> None:
+        if not isinstance(problem, AllocationProblem):
+            raise InvalidInputError(f"{type(self).__name__} needs an AllocationProblem, got {type(problem).__name__}")
+        if getattr(type(config), "method", None) != f"{type(self).__module__}:{type(self).__name__}":
+            raise InvalidInputError(f"{type(self).__name__} needs the config that names it, got "
+                                    f"{type(config).__name__}")
+        self.problem, self.config = problem, config
+        self.n_agents, self.n_actions = problem.n_agents, problem.n_actions
+        self.action_features = problem.action_features
+        self._rng = rng
         self._t = 0
         self._history: list[np.ndarray] = []
         self._setup()
@@ -268,13 +142,27 @@ class MeanFieldOptimizer:
         """Build the surrogate (subclasses)."""
 
     @property
-    def rounds(self) -> int:
+    def iteration(self) -> int:
         """Rounds told so far."""
         return self._t
+
+    @property
+    def cost(self) -> dict[str, int]:
+        """Rounds told (``iterations``)."""
+        return {"iterations": self._t}
 
     def history(self) -> np.ndarray:
         """Counts of every allocation told so far, (t, K) (a copy)."""
         return np.array(self._history, dtype=np.int64).reshape(-1, self.n_actions)
+
+    def output(self) -> np.ndarray | None:
+        """Counts (K,) of the latest allocation told (a copy; None before the first round)."""
+        return self._history[-1].copy() if self._history else None
+
+    def step(self) -> None:
+        """One round: ask, draw the agents' rewards from the problem's task, tell."""
+        actions = self.ask()
+        self.tell(actions, self.problem.rewards(actions))
 
     def ask(self) -> np.ndarray:
         """The next joint action, shape (N,), entries in 0..K-1."""
@@ -313,9 +201,10 @@ class MeanFieldOptimizer:
         """Restore what :meth:`_state` saved."""
 
     def state_dict(self) -> dict[str, Any]:
-        """Everything needed to continue exactly where this optimiser is (JSON-friendly)."""
+        """Everything needed to continue exactly where this optimiser is (JSON-friendly; the
+        problem's task is not saved)."""
         return {
-            "method": self.name, "config": to_dict(self.config), "n_agents": self.n_agents,
+            "method": type(self.config).algo, "config": to_dict(self.config), "n_agents": self.n_agents,
             "n_actions": self.n_actions, "action_features": self.action_features.tolist(),
             "rounds": self._t, "history": [c.tolist() for c in self._history],
             "rng": rng_state(self._rng), **self._state(),
@@ -327,53 +216,33 @@ class MeanFieldOptimizer:
         target.write_text(json.dumps(self.state_dict()))
         return target
 
-    @classmethod
-    def from_state_dict(cls, state: dict[str, Any]) -> MeanFieldOptimizer:
-        """Rebuild an optimiser from :meth:`state_dict` (any registered method)."""
-        method = METHODS.get(state.get("method", ""))
-        if method is None:
-            raise InvalidInputError(f"unknown method {state.get('method')!r} in saved state")
-        config = from_dict(method.config_cls, state["config"])
-        opt = method(int(state["n_agents"]), int(state["n_actions"]), config,
-                     restore_rng(state["rng"]), action_features=np.asarray(state["action_features"]))
+    @staticmethod
+    def from_state_dict(state: dict[str, Any], problem: AllocationProblem | None = None) -> MeanFieldOptimizer:
+        """Rebuild an optimiser from :meth:`state_dict` (any registered method), on ``problem``
+        (None: the saved agents, actions and features, ask/tell only)."""
+        config = method_config(str(state.get("method", "")), state["config"])
+        if problem is None:
+            problem = AllocationProblem(int(state["n_agents"]), int(state["n_actions"]),
+                                        np.asarray(state["action_features"]))
+        opt = make_method(problem, config, restore_rng(state["rng"]))
         opt._t = int(state["rounds"])
         opt._history = [np.asarray(c, dtype=np.int64) for c in state["history"]]
         opt._load_state(state)
         return opt
 
 
-def load_optimizer(path: str | Path) -> MeanFieldOptimizer:
-    """Load an optimiser saved with :meth:`MeanFieldOptimizer.save`."""
+def load_optimizer(path: str | Path, problem: AllocationProblem | None = None) -> MeanFieldOptimizer:
+    """Load an optimiser saved with :meth:`MeanFieldOptimizer.save` (on ``problem``, see
+    :meth:`MeanFieldOptimizer.from_state_dict`)."""
     p = Path(path)
     try:
         state = json.loads(p.read_text())
     except (OSError, json.JSONDecodeError) as exc:
         raise InvalidInputError(f"cannot read optimiser state from {p}: {exc}") from None
-    return MeanFieldOptimizer.from_state_dict(state)
+    return MeanFieldOptimizer.from_state_dict(state, problem)
 
 
 # --------------------------------------------------------------------------- GP methods
-class BudgetedAcquisition:
-    """An acquisition function that counts the points it scores and, past ``budget`` points
-    (None: no cap), scores the rest -inf without evaluating them."""
-
-    def __init__(self, acquisition: Any, budget: int | None) -> None:
-        self.acquisition, self.budget, self.used = acquisition, budget, 0
-
-    @property
-    def spent(self) -> bool:
-        return self.budget is not None and self.used >= self.budget
-
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x)
-        take = x.shape[0] if self.budget is None else max(0, min(x.shape[0], self.budget - self.used))
-        out = np.full(x.shape[0], -np.inf)
-        if take:
-            out[:take] = self.acquisition(x[:take])
-        self.used += take
-        return out
-
-
 class _GPMethod(MeanFieldOptimizer):
     """Shared GP bookkeeping: empirical prior mean, refits, beta_t, state of the GP."""
 
@@ -413,56 +282,26 @@ class _GPMethod(MeanFieldOptimizer):
     acquisition_evaluations: int = 0
     """Acquisition evaluations over all rounds so far (the search's cost)."""
 
+    @property
+    def cost(self) -> dict[str, int]:
+        """Rounds told (``iterations``) and ``acquisition_evaluations``."""
+        return {"iterations": self._t, "acquisition_evaluations": self.acquisition_evaluations}
+
     def _search_lattice(self, acquisition) -> np.ndarray:
         """Maximise ``acquisition`` (xi (M, K) -> (M,)) over the N-lattice; returns counts (K,)."""
-        acquisition = BudgetedAcquisition(acquisition, self.config.max_evaluations)
+        c = self.config
+        acquisition = BudgetedAcquisition(acquisition, c.max_evaluations)
         try:
-            return self._search_lattice_with(acquisition)
+            return search_lattice(acquisition, self.n_agents, self.n_actions, self._rng, past=self._history,
+                                  lattice_optimizer=c.lattice_optimizer, n_candidates=c.n_candidates,
+                                  n_starts=c.n_starts, multiscale_moves=c.multiscale_moves)
         finally:
             self.acquisition_evaluations += acquisition.used
-
-    def _search_lattice_with(self, acquisition) -> np.ndarray:
-        c, n, k = self.config, self.n_agents, self.n_actions
-        pool = [random_lattice(n, k, c.n_candidates, self._rng),
-                largest_remainder(np.full((1, k), 1.0 / k), n)]
-        if self._history:
-            pool.append(np.unique(np.array(self._history), axis=0))
-        pool = np.concatenate(pool)
-        vals = acquisition(pool / n)
-        if c.lattice_optimizer == "random":
-            return pool[int(np.argmax(vals))]
-        order = np.argsort(-vals, kind="stable")
-        _, first = np.unique(pool[order], axis=0, return_index=True)
-        starts = pool[order[np.sort(first)[: c.n_starts]]]  # best distinct pool points
-        sizes = move_sizes(n, c.multiscale_moves)
-        best, best_val = pool[order[0]], float(vals[order[0]])
-        for start in starts:
-            if c.lattice_optimizer == "relaxed":
-                start = self._relax(acquisition, start / n)
-            counts, val, _ = hill_climb(lambda cs: acquisition(cs / n), start, sizes=sizes)
-            if val > best_val:
-                best, best_val = counts, val
-        return best
-
-    def _relax(self, acquisition, xi0: np.ndarray) -> np.ndarray:
-        """Continuous ascent on the simplex (softmax parametrisation, L-BFGS-B with finite
-        differences), rounded to the lattice by largest remainders."""
-        z0 = np.log(xi0 + 1e-3)
-
-        def neg(z: np.ndarray) -> float:
-            e = np.exp(z - z.max())
-            return -float(acquisition((e / e.sum())[None])[0])
-
-        res = minimize(neg, z0, method="L-BFGS-B", options={"maxiter": 30})
-        e = np.exp(res.x - res.x.max())
-        return largest_remainder(e / e.sum(), self.n_agents)
 
 
 class MeanFieldGPUCB(_GPMethod):
     """Our implementation of the mean-field GP-UCB idea (see the module docstring)."""
 
-    name = "mf-gp-ucb"
-    config_cls = MeanFieldGPUCBConfig
 
     def _setup(self) -> None:
         c = self.config
@@ -509,8 +348,6 @@ class MeanFieldGPUCB(_GPMethod):
 class AggregateGPUCB(_GPMethod):
     """AGG-GP-UCB: GP-UCB on the mean field xi with the team average as a scalar."""
 
-    name = "agg-gp-ucb"
-    config_cls = AggregateGPUCBConfig
 
     def _setup(self) -> None:
         self.gp = self._new_gp(self.n_actions, self.config.lengthscale)
@@ -532,8 +369,6 @@ class AggregateGPUCB(_GPMethod):
 class NaiveJointGPUCB(_GPMethod):
     """GP-UCB on the one-hot joint action: random search, then coordinate sweeps over agents."""
 
-    name = "naive-gp-ucb"
-    config_cls = NaiveJointGPUCBConfig
 
     def _setup(self) -> None:
         c = self.config
@@ -604,27 +439,9 @@ class NaiveJointGPUCB(_GPMethod):
 class RandomAssignment(MeanFieldOptimizer):
     """Each agent draws its action uniformly at random every round."""
 
-    name = "random"
-    config_cls = RandomAssignmentConfig
 
     def _ask(self) -> np.ndarray:
         return self._rng.integers(0, self.n_actions, size=self.n_agents)
 
     def _observe(self, actions: np.ndarray, counts: np.ndarray, rewards: np.ndarray) -> None:
         return None
-
-
-METHODS: dict[str, type[MeanFieldOptimizer]] = {
-    m.name: m for m in (MeanFieldGPUCB, AggregateGPUCB, NaiveJointGPUCB, RandomAssignment)
-}
-
-
-def make_optimizer(method: str, n_agents: int, n_actions: int, config: dict[str, Any] | None = None,
-                   rng: np.random.Generator | int | None = None, *,
-                   action_features: np.ndarray | None = None) -> MeanFieldOptimizer:
-    """Build a registered method by name with a config dictionary (unknown keys rejected)."""
-    cls = METHODS.get(method)
-    if cls is None:
-        raise InvalidInputError(f"unknown method {method!r}; choose from: {', '.join(METHODS)}")
-    return cls(n_agents, n_actions, from_dict(cls.config_cls, config or {}), rng,
-               action_features=action_features)

@@ -21,12 +21,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from saddlepoint.bayesopt import make_optimizer, make_task
+from saddlepoint.bayesopt import AllocationProblem, make_task, method_config
 from saddlepoint.bayesopt import run as run_bo
 from saddlepoint.bayesopt.tasks import MeanFieldTask
 from saddlepoint.experiments.base import Cell, Experiment, Preset, Summary
 from saddlepoint.experiments.report import markdown_table
 from saddlepoint.experiments.stats import exceeds, mean_se, paired_difference
+from saddlepoint.method import make_method
 from saddlepoint.plotting import aggregate, plot_series
 from saddlepoint.results import ClaimCheck, RunDir
 from saddlepoint.rng import make_rng, spawn
@@ -122,8 +123,8 @@ class MeanFieldBO(Experiment):
         method, cfg = arms(p, t)[label]
         task = task_of(t, cell.seed)
         opt_rng, noise_rng = spawn(make_rng(cell.seed), 2)  # the same noise stream for every arm
-        opt = make_optimizer(method, n, task.n_actions, cfg, opt_rng, action_features=task.action_features)
-        rec = run_bo(task, opt, p.rounds, noise_rng, noise_sd=NOISE_SD)
+        opt = make_method(AllocationProblem.of_task(task, n, noise_rng, NOISE_SD), method_config(method, cfg), opt_rng)
+        rec = run_bo(opt, p.rounds)
         evals = getattr(opt, "acquisition_evaluations", 0) / p.rounds
         return [{"task": t, "method": label, "n_agents": n, "seed": cell.seed, "round": r + 1,
                  "regret": float(rec.regret[r]), "cumulative_regret": float(rec.cumulative_regret[r]),
