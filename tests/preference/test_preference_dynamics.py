@@ -11,14 +11,12 @@ from saddlepoint.preference import (
     RSPOConfig,
     SPPOConfig,
     duality_gap,
-    iterate,
     kl_divergence,
-    make_dynamics,
     random_preference_game,
     regularized_equilibrium,
     solve,
-    target_regularization,
 )
+from saddlepoint.method import Budget, make_method, run
 from saddlepoint.preference.sampled import SampledSelfPlay, SampledSelfPlayConfig
 from saddlepoint.solvers.base import SolveResult
 
@@ -29,7 +27,7 @@ def game():
 
 
 def _run(game, config, seed=0):
-    dyn = make_dynamics(game, config, seed)
+    dyn = make_method(game, config, seed)
     for _ in range(config.iterations):
         dyn.step()
     return dyn
@@ -44,7 +42,7 @@ def test_rspo_with_lambda_zero_equals_sppo(game):
 
 
 def test_sppo_step_is_multiplicative_weights(game):
-    dyn = make_dynamics(game, SPPOConfig(iterations=1, step_size=0.5), 0)
+    dyn = make_method(game, SPPOConfig(iterations=1, step_size=0.5), 0)
     pi = dyn.last()
     dyn.step()
     expected = pi * np.exp(0.5 * game.win_rates(pi))
@@ -54,7 +52,7 @@ def test_sppo_step_is_multiplicative_weights(game):
 def test_rspo_reverse_step_is_magnetic_mirror_descent(game):
     eta, lam = 0.5, 0.02
     tau = 2 * lam / eta
-    dyn = make_dynamics(game, RSPOConfig(iterations=1, step_size=eta, reg_coef=lam), 0)
+    dyn = make_method(game, RSPOConfig(iterations=1, step_size=eta, reg_coef=lam), 0)
     pi = dyn.last()
     dyn.step()
     logit = (np.log(pi) + eta * tau * np.log(game.reference) + eta * game.win_rates(pi)) / (1 + eta * tau)
@@ -70,7 +68,7 @@ def test_rspo_exact_regression_fixed_point_is_regularised_equilibrium(game, regu
     eta, lam = 1.0, 0.04
     # forward KL contracts slowly on one of these prompts (KL 2e-5 at 600, 2e-15 at 3000)
     config = RSPOConfig(iterations=3000, step_size=eta, reg_coef=lam, regularizer=regularizer, mix_coef=mix)
-    tau_r, tau_f = target_regularization(config)
+    tau_r, tau_f = config.target_regularization()
     eq = regularized_equilibrium(game, tau_reverse=tau_r, tau_forward=tau_f)
     assert kl_divergence(eq, _run(game, config).last()) < 1e-10
 
@@ -89,7 +87,7 @@ def test_nash_md_is_close_but_biased(game):
 
 
 def test_sppo_last_iterate_cycles_but_average_converges(game):
-    last = make_dynamics(game, SPPOConfig(iterations=1000, step_size=1.0), 0)
+    last = make_method(game, SPPOConfig(iterations=1000, step_size=1.0), 0)
     gaps = []
     for _ in range(1000):
         last.step()
@@ -109,19 +107,22 @@ def test_random_init_is_deterministic(game):
     assert not np.allclose(a.last(), c.last())
 
 
-def test_iterate_and_solve(game):
+def test_method_protocol_run_and_solve(game):
     config = NashMirrorProxConfig(iterations=20, tau=0.1)
-    snaps = list(iterate(game, config, 0))
-    assert [s.iteration for s in snaps] == list(range(1, 21))
-    snaps[-1].last[:] = 0  # copies: mutating does not reach the stepper
+    dyn = make_method(game, config, 0)
+    snaps = run(dyn, Budget(20), evaluate=lambda m: {"output": m.output()}, every=1).rows
+    assert [s["output"].iteration for s in snaps] == list(range(1, 21)) and dyn.cost == {"iterations": 20}
+    snaps[-1]["output"].last[:] = 0  # copies: mutating does not reach the method
+    assert dyn.output().last.min() > 0
     eq = regularized_equilibrium(game, tau_reverse=0.1)
-    res = solve(game, config, 0, equilibrium=eq, eval_every=5)
+    res = solve(game, config, 0, eval_every=5)
     assert isinstance(res, SolveResult)
     assert [r["iteration"] for r in res.curve] == [5, 10, 15, 20]
     assert res.nash_conv == pytest.approx(duality_gap(game, res.strategies[0]))
     assert res.last_exploitability == pytest.approx(res.last_nash_conv / 2)
+    assert res.extra["kl_to_equilibrium"] == pytest.approx(kl_divergence(eq, res.last_strategies[0]))
     assert res.curve[-1]["kl_to_equilibrium"] == pytest.approx(res.extra["kl_to_equilibrium"])
-    np.testing.assert_allclose(res.last_strategies[0], list(iterate(game, config, 0))[-1].last)
+    np.testing.assert_array_equal(res.last_strategies[0], dyn.last())
 
 
 def test_config_validation():
@@ -158,8 +159,10 @@ def test_inpo_actually_moves(prompts):
 def test_sampled_rspo_with_lambda_zero_equals_sppo(prompts):
     a = SampledSelfPlay(prompts, SampledSelfPlayConfig(loss="sppo", iterations=5), 7)
     b = SampledSelfPlay(prompts, SampledSelfPlayConfig(loss="rspo", reg_coef=0.0, iterations=5), 7)
-    for pa, pb in zip(a.run(), b.run()):
-        np.testing.assert_array_equal(pa, pb)
+    for _ in range(5):
+        a.step()
+        b.step()
+        np.testing.assert_array_equal(a.last(), b.last())
 
 
 def test_sampled_sppo_fits_its_regression_target(prompts):
@@ -195,10 +198,15 @@ def test_more_pairs_per_prompt_lower_the_noise_of_a_step(prompts):
         SampledSelfPlayConfig(pairs_per_prompt=0)
 
 
-def test_sampled_is_deterministic(prompts):
+def test_sampled_is_a_deterministic_method(prompts):
     cfg = SampledSelfPlayConfig(loss="rspo", iterations=4)
-    a = list(SampledSelfPlay(prompts, cfg, 5).run())[-1]
-    b = list(SampledSelfPlay(prompts, cfg, 5).run())[-1]
-    c = list(SampledSelfPlay(prompts, cfg, 6).run())[-1]
+
+    def final(seed):
+        learner = make_method(prompts, cfg, seed)
+        trace = run(learner, Budget(cfg.iterations), evaluate=lambda m: {"dg": duality_gap(prompts, m.last())})
+        assert trace.cost == {"iterations": 4, "samples": 4 * prompts.n_prompts * cfg.n_samples}
+        return learner.output().last
+
+    a, b, c = final(5), final(5), final(6)
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from saddlepoint.errors import InvalidInputError
+from saddlepoint.method import make_method
 from saddlepoint.preference import (
     INPOConfig,
     NashMDConfig,
@@ -12,7 +13,6 @@ from saddlepoint.preference import (
     RSPOConfig,
     SPPOConfig,
     kl_divergence,
-    make_dynamics,
     random_preference_game,
     regularized_equilibrium,
 )
@@ -144,7 +144,7 @@ def test_measured_log_kl_slope_is_twice_log_rho(eta, steps):
     eq = regularized_equilibrium(game, tau_reverse=TAU)
     for config in _configs(eta):
         rate = linear_rate(game, config, eq)
-        dyn = make_dynamics(game, config, 0)
+        dyn = make_method(game, config, 0)
         log_fixed = np.log(rate.fixed_point)
         kl = np.empty((steps, game.n_prompts))
         for t in range(steps):
@@ -170,7 +170,7 @@ def test_linear_prediction_from_initial_distance_is_within_factor_two_at_eta_sma
     for config in _configs(0.1):
         if isinstance(config, NashMDConfig):
             continue  # its KL to pi*_tau tends to the bias, tested below
-        dyn = make_dynamics(game, config, 0)
+        dyn = make_method(game, config, 0)
         for _ in range(1000):
             dyn.step()
         measured = kl_divergence(eq, dyn.last(), per_prompt=True)
@@ -183,7 +183,7 @@ def test_nash_md_fixed_point_bias_is_its_limit(game, equilibrium):
     rate = linear_rate(game, config, equilibrium)
     bias = kl_divergence(equilibrium, rate.fixed_point, per_prompt=True)
     assert np.all(bias > 1e-6)
-    dyn = make_dynamics(game, config, 0)
+    dyn = make_method(game, config, 0)
     for _ in range(1500):
         dyn.step()
     np.testing.assert_allclose(kl_divergence(equilibrium, dyn.last(), per_prompt=True), bias, rtol=1e-8)
@@ -200,7 +200,7 @@ def test_invariant_direction_contracts_exactly_and_bounds_kl(game, equilibrium, 
     steps = np.arange(0, 301, 30)
     for config in _configs(eta):
         r = invariant_rate(config)
-        dyn = make_dynamics(game, config, 0)
+        dyn = make_method(game, config, 0)
         a0 = np.einsum("xk,xk->x", u, np.log(dyn.last() / equilibrium))
         bound = kl_lower_bound(game, config, steps, equilibrium=equilibrium)
         for t in range(1, steps[-1] + 1):

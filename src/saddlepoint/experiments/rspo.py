@@ -32,6 +32,7 @@ import numpy as np
 from saddlepoint.experiments.base import Cell, Experiment, Preset, Summary
 from saddlepoint.experiments.report import markdown_table
 from saddlepoint.experiments.stats import mean_se
+from saddlepoint.method import Budget, make_method, run
 from saddlepoint.plotting import aggregate, plot_series
 from saddlepoint.preference.dynamics import (
     INPOConfig,
@@ -39,8 +40,6 @@ from saddlepoint.preference.dynamics import (
     NashMirrorProxConfig,
     RSPOConfig,
     SPPOConfig,
-    make_dynamics,
-    target_regularization,
 )
 from saddlepoint.preference.equilibrium import regularized_equilibrium
 from saddlepoint.preference.game import PreferenceGame, random_preference_game
@@ -59,7 +58,7 @@ from saddlepoint.preference.linear_rate import (
     predict_kl,
 )
 from saddlepoint.preference.metrics import duality_gap, kl_divergence, win_rate
-from saddlepoint.preference.sampled import SampledSelfPlay, SampledSelfPlayConfig
+from saddlepoint.preference.sampled import SampledSelfPlayConfig
 from saddlepoint.results import ClaimCheck, Fact, RunDir
 
 log = logging.getLogger(__name__)
@@ -140,29 +139,43 @@ def _run_e1(p: RSPOPreset, eta: float, game_seed: int) -> list[dict]:
     equilibria: dict[tuple[float, float], np.ndarray] = {}
     rows: list[dict] = []
     for arm, cfg in e1_arms(eta).items():
-        target = target_regularization(cfg)
+        target = cfg.target_regularization()
         eq = None
         if target is not None and sum(target) > 0:
             if target not in equilibria:
                 equilibria[target] = regularized_equilibrium(game, tau_reverse=target[0], tau_forward=target[1])
             eq = equilibria[target]
-        dyn = make_dynamics(game, cfg, 0)
+        convergent = arm in CONVERGENT_ARMS
+
+        def evaluate(dyn: Any, eq: np.ndarray | None = eq, convergent: bool = convergent) -> dict[str, float]:
+            """Every step: the last iterate's duality gap late in the run, its rounding-free KL
+            for the convergent arms (the plain sum floors near 1e-16), the full row at ``schedule``."""
+            t, last, out = dyn.iteration, dyn.last(), {}
+            if t >= window or t in schedule:
+                out["duality_gap"] = duality_gap(game, last)
+            if convergent:
+                out["kl"] = float(kl_from_log_ratio(eq, np.log(last) - np.log(eq))[0])
+            if t in schedule:
+                out["avg_duality_gap"] = duality_gap(game, dyn.average())
+                if eq is not None:
+                    out["kl_to_equilibrium"] = kl_divergence(eq, last)
+            return out
+
+        dyn = make_method(game, cfg, 0)
+        trace = run(dyn, Budget(t_total), evaluate=evaluate, every=1, show_progress=False)
         window_max, kl_mid = 0.0, None
         log_kl: list[tuple[int, float]] = []  # (t, log KL) while KL > SLOPE_FLOOR, convergent arms
-        for t in range(1, t_total + 1):
-            dyn.step()
-            last = dyn.last()
+        for ev in trace.rows:
+            t = ev["iteration"]
             if t >= window:
-                window_max = max(window_max, duality_gap(game, last))
-            if arm in CONVERGENT_ARMS:  # the rounding-free KL: the plain sum floors near 1e-16
-                kl_t = float(kl_from_log_ratio(eq, np.log(last) - np.log(eq))[0])
-                if kl_t > SLOPE_FLOOR:
-                    log_kl.append((t, math.log(kl_t)))
+                window_max = max(window_max, ev["duality_gap"])
+            if convergent and ev["kl"] > SLOPE_FLOOR:
+                log_kl.append((t, math.log(ev["kl"])))
             if t in schedule:
                 row = {"experiment": "E1", "arm": arm, "eta": eta, "game": game_seed, "iteration": t,
-                       "duality_gap": duality_gap(game, last), "avg_duality_gap": duality_gap(game, dyn.average())}
+                       "duality_gap": ev["duality_gap"], "avg_duality_gap": ev["avg_duality_gap"]}
                 if eq is not None:
-                    row["kl_to_equilibrium"] = kl_divergence(eq, last)
+                    row["kl_to_equilibrium"] = ev["kl_to_equilibrium"]
                     if t == t_mid:
                         kl_mid = row["kl_to_equilibrium"]
                 rows.append(row)
@@ -325,20 +338,29 @@ def _run_e2(p: RSPOPreset, arm: str, seed: int) -> list[dict]:
         eq = regularized_equilibrium(game, tau_reverse=target[0], tau_forward=target[1])
     t_total, t_mid = p.e2_iterations, p.e2_iterations // 2
     every = max(1, t_total // 30)
-    learner = SampledSelfPlay(game, cfg, np.random.default_rng(seed))
+    learner = make_method(game, cfg, np.random.default_rng(seed))
     lo, hi = e2_window(p)
+
+    def evaluate(m: Any) -> dict[str, float]:
+        pi = m.last()
+        row = {"duality_gap": duality_gap(game, pi), "avg_duality_gap": duality_gap(game, m.average())}
+        if eq is not None:
+            row["kl_to_equilibrium"] = kl_divergence(eq, pi)
+        return row
+
+    points = [t for t in range(1, t_total + 1) if t % every == 0 or t in (1, t_mid, t_total)]
+    trace = run(learner, Budget(t_total), evaluate=evaluate, at=points, show_progress=False)
     rows, kl_mid, window = [], None, []
-    for t, pi in enumerate(learner.run(), start=1):
-        if t % every == 0 or t in (1, t_mid, t_total):
-            row = {"experiment": "E2", "arm": arm, "seed": seed, "iteration": t,
-                   "duality_gap": duality_gap(game, pi), "avg_duality_gap": duality_gap(game, learner.average())}
-            if eq is not None:
-                row["kl_to_equilibrium"] = kl_divergence(eq, pi)
-                if t == t_mid:
-                    kl_mid = row["kl_to_equilibrium"]
-                if lo <= t <= hi:
-                    window.append(row["kl_to_equilibrium"])
-            rows.append(row)
+    for ev in trace.rows:
+        t = ev["iteration"]
+        row = {"experiment": "E2", "arm": arm, "seed": seed, "iteration": t,
+               **{k: v for k, v in ev.items() if k not in ("iteration", "seconds", *trace.cost)}}
+        if eq is not None:
+            if t == t_mid:
+                kl_mid = row["kl_to_equilibrium"]
+            if lo <= t <= hi:
+                window.append(row["kl_to_equilibrium"])
+        rows.append(row)
     rows.append({"experiment": "E2_final", "arm": arm, "seed": seed, "dg": duality_gap(game, learner.last()),
                  "avg_dg": duality_gap(game, learner.average()), "kl_mid": kl_mid,
                  "kl_final": kl_divergence(eq, learner.last()) if eq is not None else None,
@@ -406,18 +428,19 @@ def _run_e3(p: RSPOPreset, arm: str) -> list[dict]:
     gamma = fit_length_bias(g.judge.preferences, g.lengths)
     checkpoints = sorted({1, 3, 6, 20, 100, p.e3_iterations})
     ref = g.judge.reference
-    dyn = make_dynamics(g.judge, e3_arms()[arm], 0)
-    rows = []
-    for t in range(1, p.e3_iterations + 1):
-        dyn.step()
-        if t in checkpoints:
-            pi = dyn.last()
-            rows.append({"experiment": "E3", "arm": arm, "iteration": t, "raw_win_rate": win_rate(g.judge, pi, ref),
-                         "lc_win_rate": length_controlled_win_rate(g.judge, g.lengths, pi, ref, gamma),
-                         "oracle_win_rate": win_rate(g.oracle, pi, ref), "mean_length": mean_length(pi, g.lengths),
-                         "length_increase": mean_length(pi, g.lengths) - mean_length(ref, g.lengths),
-                         "kl_to_reference": kl_divergence(pi, ref), "fitted_length_bias": gamma})
-    return rows
+
+    def evaluate(dyn: Any) -> dict[str, float]:
+        pi = dyn.last()
+        return {"raw_win_rate": win_rate(g.judge, pi, ref),
+                "lc_win_rate": length_controlled_win_rate(g.judge, g.lengths, pi, ref, gamma),
+                "oracle_win_rate": win_rate(g.oracle, pi, ref), "mean_length": mean_length(pi, g.lengths),
+                "length_increase": mean_length(pi, g.lengths) - mean_length(ref, g.lengths),
+                "kl_to_reference": kl_divergence(pi, ref), "fitted_length_bias": gamma}
+
+    trace = run(make_method(g.judge, e3_arms()[arm], 0), Budget(p.e3_iterations), evaluate=evaluate,
+                at=[t for t in checkpoints if t <= p.e3_iterations], show_progress=False)
+    return [{"experiment": "E3", "arm": arm, "iteration": ev["iteration"],
+             **{k: v for k, v in ev.items() if k not in ("iteration", "seconds", *trace.cost)}} for ev in trace.rows]
 
 
 def _e3_checks(p: RSPOPreset, rows: list[dict]) -> list[ClaimCheck]:

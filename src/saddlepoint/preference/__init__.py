@@ -13,11 +13,8 @@ from saddlepoint.preference.dynamics import (
     PreferenceLPConfig,
     RSPOConfig,
     SPPOConfig,
-    iterate,
-    make_dynamics,
     solve,
     solve_by_name,
-    target_regularization,
 )
 from saddlepoint.preference.equilibrium import (
     nash_equilibrium,
@@ -70,9 +67,7 @@ __all__ = [
     "estimate_win_rates",
     "forward_kl_sft_loss",
     "inpo_loss",
-    "iterate",
     "kl_divergence",
-    "make_dynamics",
     "nash_equilibrium",
     "nash_md_pg_loss",
     "preference_game",
@@ -86,6 +81,5 @@ __all__ = [
     "sppo_loss",
     "stack_games",
     "stationarity_residual",
-    "target_regularization",
     "win_rate",
 ]

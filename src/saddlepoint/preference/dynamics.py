@@ -1,22 +1,25 @@
 """Exact tabular self-play dynamics on preference games (RSPO notes, "Exact tabular updates").
 
-Same shape as :mod:`saddlepoint.solvers.matrix`: a frozen config per method, a stepper
-(:class:`PreferenceDynamics`) with an explicit :meth:`~PreferenceDynamics.step` and
-read-only accessors for the last and the average iterate, :func:`iterate` to watch the
-iterates and :func:`solve` for a :class:`~saddlepoint.solvers.base.SolveResult`.
+Every dynamic is a method of :mod:`saddlepoint.method`: a frozen config per method whose
+``method`` class variable names its class, built as ``Cls(game, config, rng)``, with
+:meth:`~PreferenceDynamics.step`, read-only ``iteration`` and ``cost``, ``output()`` (a
+:class:`PolicyIterate`), ``metrics()`` (the curve's duality gaps and KL to the target
+equilibrium) and ``result(trace)`` (a :class:`~saddlepoint.solvers.base.SolveResult`);
+:func:`saddlepoint.method.run` is the loop.
 
 With step eta, regularisation tau and g_t = P pi_t (win rates against the current policy),
-all updates are in log space up to a per-prompt constant:
+all updates are in log space up to a per-prompt constant, each the exact minimiser of its
+objective in :mod:`saddlepoint.preference.objectives` (the functions named below):
 
-- SPPO / MWU:        log pi' = log pi + eta g
+- SPPO / MWU:        log pi' = log pi + eta g                            (mirror_ascent)
 - RSPO (exact regression): l' solves l' - a + lambda rho'(l' - l_ref) = c per response,
-  a = log pi + eta (g - 1/2), with the same surrogate rho as the loss
-  (:func:`saddlepoint.preference.losses.penalty_derivatives`); for reverse KL this is magnetic
-  mirror descent with tau = 2 lambda / eta.
+  a = log pi + eta (g - 1/2), with the same surrogate rho as the loss (regularizer_rho); for
+  reverse KL this is magnetic mirror descent with tau = 2 lambda / eta.
 - INPO / OMD:        log pi' = (1 - eta tau) log pi + eta tau log ref + eta g
+                                                     (mirror_ascent of geometric_mixture)
 - Nash-MD:           mu ∝ pi^(1 - eta tau) ref^(eta tau);  log pi' = log mu + eta P mu
 - Nash mirror prox:  half = MMD(pi, P pi);  pi' = MMD(pi, P half), where
-  MMD(pi, g) = (log pi + eta tau log ref + eta g) / (1 + eta tau).
+  MMD(pi, g) = (log pi + eta tau log ref + eta g) / (1 + eta tau).  (magnetic_mirror_step)
 
 The average iterate is the uniform average of the policies that were *played* (pi_t, or
 the midpoint for mirror prox), as for the matrix solvers.
@@ -24,40 +27,39 @@ the midpoint for mirror prox), as for the matrix solvers.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
 from saddlepoint.config import check_choice, check_positive, check_positive_int
 from saddlepoint.errors import InvalidInputError, SaddlepointError
+from saddlepoint.method import Budget, Trace, make_method, run
 from saddlepoint.preference.equilibrium import nash_equilibrium, regularized_equilibrium
 from saddlepoint.preference.game import PreferenceGame
-from saddlepoint.preference.losses import (
-    REGULARIZERS,
-    equivalent_regularization,
-    penalty_derivatives,
-)
+from saddlepoint.preference.losses import REGULARIZERS, equivalent_regularization, penalty_derivatives
 from saddlepoint.preference.metrics import duality_gap, kl_divergence
-from saddlepoint.rng import make_rng
-from saddlepoint.solvers.base import SolveResult, run_with_evaluations, solve_registered
+from saddlepoint.preference.objectives import geometric_mixture, magnetic_mirror_step, mirror_ascent
+from saddlepoint.solvers.base import SolveResult, solve_registered
 
 __all__ = [
     "INPOConfig",
+    "INPODynamics",
     "NashMDConfig",
+    "NashMDDynamics",
     "NashMirrorProxConfig",
+    "NashMirrorProxDynamics",
     "PolicyIterate",
     "PreferenceDynamics",
+    "PreferenceLP",
     "PreferenceLPConfig",
     "RSPOConfig",
+    "RSPODynamics",
     "SPPOConfig",
-    "iterate",
-    "make_dynamics",
+    "SPPODynamics",
     "solve",
     "solve_by_name",
-    "target_regularization",
 ]
 
 
@@ -85,6 +87,11 @@ class _PreferenceConfig:
         check_positive("step_size", self.step_size)
         check_choice("init", self.init, ("reference", "uniform", "random"))
 
+    def target_regularization(self) -> tuple[float, float] | None:
+        """``(tau_reverse, tau_forward)`` of the regularised game whose equilibrium the method's
+        last iterate approaches (``(0, 0)``: the unregularised game), or None if unknown."""
+        return 0.0, 0.0
+
 
 @dataclass(frozen=True)
 class _TauConfig(_PreferenceConfig):
@@ -95,12 +102,16 @@ class _TauConfig(_PreferenceConfig):
         super().__post_init__()
         check_positive("tau", self.tau, allow_zero=True)
 
+    def target_regularization(self) -> tuple[float, float] | None:
+        return self.tau, 0.0
+
 
 @dataclass(frozen=True)
 class SPPOConfig(_PreferenceConfig):
     """SPPO in the exact limit: multiplicative weights (Wu et al. 2024). Converges on average only."""
 
     algo: ClassVar[str] = "sppo"
+    method: ClassVar[str] = "saddlepoint.preference.dynamics:SPPODynamics"
 
 
 @dataclass(frozen=True)
@@ -109,6 +120,7 @@ class RSPOConfig(_PreferenceConfig):
     per-prompt normaliser, for any regulariser surrogate of the loss."""
 
     algo: ClassVar[str] = "rspo"
+    method: ClassVar[str] = "saddlepoint.preference.dynamics:RSPODynamics"
     reg_coef: float = 0.025
     """lambda, the weight of the regulariser in the RSPO loss."""
     regularizer: str = "reverse_kl"
@@ -125,12 +137,16 @@ class RSPOConfig(_PreferenceConfig):
         check_positive("mix_coef", self.mix_coef, allow_zero=True)
         check_positive("clip", self.clip)
 
+    def target_regularization(self) -> tuple[float, float] | None:
+        return equivalent_regularization(self.step_size, self.reg_coef, self.regularizer, self.mix_coef)
+
 
 @dataclass(frozen=True)
 class INPOConfig(_TauConfig):
     """INPO / online mirror descent on the KL-regularised game (needs eta * tau <= 1)."""
 
     algo: ClassVar[str] = "inpo"
+    method: ClassVar[str] = "saddlepoint.preference.dynamics:INPODynamics"
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -143,6 +159,7 @@ class NashMDConfig(_TauConfig):
     """Nash-MD (Munos et al. 2024): mirror descent against the geometric mixture (eta * tau <= 1)."""
 
     algo: ClassVar[str] = "nash_md"
+    method: ClassVar[str] = "saddlepoint.preference.dynamics:NashMDDynamics"
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -155,6 +172,7 @@ class NashMirrorProxConfig(_TauConfig):
     """Nash mirror prox (Tiapkin et al. 2025): extragradient with magnetic mirror-descent steps."""
 
     algo: ClassVar[str] = "nash_mirror_prox"
+    method: ClassVar[str] = "saddlepoint.preference.dynamics:NashMirrorProxDynamics"
 
 
 @dataclass(frozen=True)
@@ -162,18 +180,7 @@ class PreferenceLPConfig:
     """A Nash equilibrium of the unregularised game by LP per prompt (HiGHS; value 1/2). No settings."""
 
     algo: ClassVar[str] = "preference_lp"
-
-
-def target_regularization(config: _PreferenceConfig) -> tuple[float, float] | None:
-    """``(tau_reverse, tau_forward)`` of the regularised game whose equilibrium the method's
-    last iterate approaches (``(0, 0)``: the unregularised game), or None if unknown."""
-    if isinstance(config, SPPOConfig):
-        return 0.0, 0.0
-    if isinstance(config, RSPOConfig):
-        return equivalent_regularization(config.step_size, config.reg_coef, config.regularizer, config.mix_coef)
-    if isinstance(config, _TauConfig):
-        return config.tau, 0.0
-    raise InvalidInputError(f"{type(config).__name__} is not a preference-dynamics config")
+    method: ClassVar[str] = "saddlepoint.preference.dynamics:PreferenceLP"
 
 
 # --------------------------------------------------------------------------- dynamics
@@ -186,6 +193,12 @@ class PolicyIterate:
     average: np.ndarray
 
 
+def _check_game(game: Any) -> PreferenceGame:
+    if not isinstance(game, PreferenceGame):
+        raise InvalidInputError(f"expected a PreferenceGame, got {type(game).__name__}")
+    return game
+
+
 class PreferenceDynamics:
     """Base class: keeps log pi_t and the running sum of played policies.
 
@@ -194,9 +207,7 @@ class PreferenceDynamics:
     """
 
     def __init__(self, game: PreferenceGame, config: _PreferenceConfig, rng: np.random.Generator) -> None:
-        if not isinstance(game, PreferenceGame):
-            raise InvalidInputError(f"expected a PreferenceGame, got {type(game).__name__}")
-        self.game = game
+        self.game = _check_game(game)
         self.config = config
         if config.init == "reference":
             pi = game.reference
@@ -210,11 +221,17 @@ class PreferenceDynamics:
         self._eta = float(config.step_size)
         self._t = 0
         self._sum = np.zeros(game.shape)
+        self._equilibrium: np.ndarray | None | bool = False  # False: not computed yet
 
     @property
     def iteration(self) -> int:
         """Iterations completed."""
         return self._t
+
+    @property
+    def cost(self) -> Mapping[str, float]:
+        """Iterations (each one evaluation of P pi per prompt, two for mirror prox)."""
+        return {"iterations": self._t}
 
     def _gains(self, pi: np.ndarray) -> np.ndarray:
         return np.einsum("xij,xj->xi", self._p, pi)
@@ -235,47 +252,90 @@ class PreferenceDynamics:
         """The average of the played policies (the current one before the first step)."""
         return self.last() if self._t == 0 else self._sum / self._t
 
-    def snapshot(self) -> PolicyIterate:
+    def output(self) -> PolicyIterate:
+        """The last and the average iterate (copies)."""
         return PolicyIterate(self._t, self.last(), self.average())
 
+    def equilibrium(self) -> np.ndarray | None:
+        """pi*_tau of the regularised game the method targets (computed once), or None for
+        SPPO, tau = 0 and surrogates without such a game (the unregularised equilibrium need
+        not be unique)."""
+        if self._equilibrium is False:
+            target = self.config.target_regularization()
+            self._equilibrium = None
+            if target is not None and sum(target) > 0:
+                self._equilibrium = regularized_equilibrium(self.game, tau_reverse=target[0], tau_forward=target[1])
+        return self._equilibrium  # type: ignore[return-value]
 
-class _SPPO(PreferenceDynamics):
+    def metrics(self) -> dict[str, float]:
+        """The curve's row: duality gap (``nash_conv``; exploitability = DG / 2) of the last and
+        the average iterate, and KL(pi*_tau || pi_t) when the method targets a pi*_tau."""
+        dg_avg = duality_gap(self.game, self.average())
+        row = {"duality_gap": duality_gap(self.game, self.last()), "avg_duality_gap": dg_avg,
+               "nash_conv": dg_avg, "exploitability": dg_avg / 2}
+        eq = self.equilibrium()
+        if eq is not None:
+            row["kl_to_equilibrium"] = kl_divergence(eq, self.last())
+        return row
+
+    def result(self, trace: Trace) -> SolveResult:
+        """The :class:`SolveResult` of a run: the average iterate (its duality gap as
+        ``nash_conv``), the last one, the curve, the target regularisation and the KL."""
+        avg, last = self.average(), self.last()
+        dg_avg, dg_last = duality_gap(self.game, avg), duality_gap(self.game, last)
+        extra: dict = {"duality_gap": dg_last, "avg_duality_gap": dg_avg,
+                       "target_regularization": self.config.target_regularization()}
+        eq = self.equilibrium()
+        if eq is not None:
+            extra["kl_to_equilibrium"] = kl_divergence(eq, last)
+        return SolveResult(
+            self.game.name, self.config.algo, self._t, (avg,), dg_avg / 2, dg_avg, trace.seconds, value=0.5,
+            last_strategies=(last,), last_exploitability=dg_last / 2, last_nash_conv=dg_last,
+            curve=tuple(trace.rows), extra=extra,
+        )
+
+
+class SPPODynamics(PreferenceDynamics):
+    """SPPO's exact limit: multiplicative weights."""
+
     def _update(self):
         pi = np.exp(self._log_pi)
-        self._log_pi = _normalise(self._log_pi + self._eta * self._gains(pi))
+        self._log_pi = _normalise(mirror_ascent(self._log_pi, self._gains(pi), self._eta))
         return pi
 
 
-def _magnetic_step(log_from, log_ref, gains, eta, tau):
-    """MMD: argmax_pi <eta g, pi> - eta tau KL(pi || ref) - KL(pi || pi_from), in log space."""
-    return _normalise((log_from + eta * tau * log_ref + eta * gains) / (1.0 + eta * tau))
+class INPODynamics(PreferenceDynamics):
+    """INPO / online mirror descent: mirror ascent from the geometric mixture of pi_t and pi_ref."""
 
-
-class _INPO(PreferenceDynamics):
     def _update(self):
-        pi, ez = np.exp(self._log_pi), self._eta * self.config.tau
-        self._log_pi = _normalise((1.0 - ez) * self._log_pi + ez * self._log_ref + self._eta * self._gains(pi))
+        pi = np.exp(self._log_pi)
+        anchor = geometric_mixture(self._log_pi, self._log_ref, self._eta, self.config.tau)
+        self._log_pi = _normalise(mirror_ascent(anchor, self._gains(pi), self._eta))
         return pi
 
 
-class _NashMD(PreferenceDynamics):
+class NashMDDynamics(PreferenceDynamics):
+    """Nash-MD: mirror ascent from the geometric mixture mu against mu itself."""
+
     def _update(self):
-        pi, ez = np.exp(self._log_pi), self._eta * self.config.tau
-        log_mu = _normalise((1.0 - ez) * self._log_pi + ez * self._log_ref)
-        self._log_pi = _normalise(log_mu + self._eta * self._gains(np.exp(log_mu)))
+        pi = np.exp(self._log_pi)
+        log_mu = _normalise(geometric_mixture(self._log_pi, self._log_ref, self._eta, self.config.tau))
+        self._log_pi = _normalise(mirror_ascent(log_mu, self._gains(np.exp(log_mu)), self._eta))
         return pi
 
 
-class _NashMirrorProx(PreferenceDynamics):
+class NashMirrorProxDynamics(PreferenceDynamics):
+    """Nash mirror prox: an extragradient pair of magnetic mirror steps."""
+
     def _update(self):
         eta, tau = self._eta, self.config.tau
-        half = _magnetic_step(self._log_pi, self._log_ref, self._gains(np.exp(self._log_pi)), eta, tau)
+        half = _normalise(magnetic_mirror_step(self._log_pi, self._log_ref, self._gains(np.exp(self._log_pi)), eta, tau))
         mid = np.exp(half)
-        self._log_pi = _magnetic_step(self._log_pi, self._log_ref, self._gains(mid), eta, tau)
+        self._log_pi = _normalise(magnetic_mirror_step(self._log_pi, self._log_ref, self._gains(mid), eta, tau))
         return mid
 
 
-class _RSPO(PreferenceDynamics):
+class RSPODynamics(PreferenceDynamics):
     """Exact minimiser of the RSPO loss: solve h(l_y) = l_y - a_y + lambda rho'(l_y) = c with
     sum_y exp(l_y) = 1 by Newton's method on (l, c), vectorised over prompts."""
 
@@ -284,7 +344,7 @@ class _RSPO(PreferenceDynamics):
     def _update(self):
         cfg = self.config
         pi = np.exp(self._log_pi)
-        a = self._log_pi + self._eta * (self._gains(pi) - 0.5)
+        a = mirror_ascent(self._log_pi, self._gains(pi) - 0.5, self._eta)
         if cfg.reg_coef == 0 or cfg.regularizer == "none":
             self._log_pi = _normalise(a)
             return pi
@@ -319,29 +379,44 @@ class _RSPO(PreferenceDynamics):
         return pi
 
 
-_DYNAMICS: dict[type, type[PreferenceDynamics]] = {
-    SPPOConfig: _SPPO,
-    RSPOConfig: _RSPO,
-    INPOConfig: _INPO,
-    NashMDConfig: _NashMD,
-    NashMirrorProxConfig: _NashMirrorProx,
-}
+class PreferenceLP:
+    """A Nash equilibrium of the unregularised game by LP per prompt (HiGHS), in one step; its
+    result's value is the mean LP value over prompts (1/2)."""
 
+    def __init__(self, game: PreferenceGame, config: PreferenceLPConfig, rng: np.random.Generator) -> None:
+        self.game, self.config = _check_game(game), config
+        self._solution: tuple[np.ndarray, np.ndarray] | None = None
 
-def make_dynamics(game: PreferenceGame, config: _PreferenceConfig, rng: np.random.Generator | int | None = None) -> PreferenceDynamics:
-    """The stepper object for ``config`` on ``game``."""
-    cls = _DYNAMICS.get(type(config))
-    if cls is None:
-        raise InvalidInputError(f"{type(config).__name__} is not a preference-dynamics config")
-    return cls(game, config, make_rng(rng))
+    @property
+    def iteration(self) -> int:
+        return int(self._solution is not None)
 
+    @property
+    def cost(self) -> Mapping[str, float]:
+        return {"iterations": self.iteration}
 
-def iterate(game: PreferenceGame, config: _PreferenceConfig, rng: np.random.Generator | int | None = None) -> Iterator[PolicyIterate]:
-    """Yield a :class:`PolicyIterate` after each of ``config.iterations`` steps."""
-    dyn = make_dynamics(game, config, rng)
-    for _ in range(config.iterations):
-        dyn.step()
-        yield dyn.snapshot()
+    def step(self) -> None:
+        """Solve the LPs (once; later steps keep the solution)."""
+        if self._solution is None:
+            self._solution = nash_equilibrium(self.game)
+
+    def output(self) -> PolicyIterate:
+        ne = self.game.uniform() if self._solution is None else self._solution[0].copy()
+        return PolicyIterate(self.iteration, ne, ne.copy())
+
+    def metrics(self) -> dict[str, float]:
+        dg = duality_gap(self.game, self.output().last)
+        return {"duality_gap": dg, "nash_conv": dg, "exploitability": dg / 2}
+
+    def result(self, trace: Trace) -> SolveResult:
+        """The LP equilibrium (no curve: one step has nothing to plot)."""
+        if self._solution is None:
+            self.step()
+        ne, values = self._solution
+        dg = duality_gap(self.game, ne)
+        return SolveResult(self.game.name, self.config.algo, 1, (ne,), dg / 2, dg, trace.seconds,
+                           value=float(values.mean()), last_strategies=(ne,), last_exploitability=dg / 2,
+                           last_nash_conv=dg, extra={"duality_gap": dg})
 
 
 def solve(
@@ -349,63 +424,20 @@ def solve(
     config: _PreferenceConfig | PreferenceLPConfig,
     rng: np.random.Generator | int | None = None,
     *,
-    equilibrium: np.ndarray | None = None,
     eval_every: int | None = None,
     show_progress: bool | None = None,
 ) -> SolveResult:
-    """Run a dynamic; report the duality gap (``nash_conv``; exploitability = DG / 2) of the
-    average and last iterates, and, given ``equilibrium`` (``(X, K)``), KL(pi* || pi_t).
-
-    The curve holds ``iteration``, ``duality_gap`` (last iterate), ``avg_duality_gap``, ``nash_conv``
-    and ``exploitability`` (of the average, as for every solver) and ``kl_to_equilibrium`` at
-    iterations every ``eval_every`` (log-spaced if None). :class:`PreferenceLPConfig` returns the
-    LP equilibrium instead (value: the mean LP value over prompts).
-    """
+    """Run a dynamic with :func:`saddlepoint.method.run`, evaluating ``metrics()`` every
+    ``eval_every`` iterations (log-spaced if None), and return its ``result``."""
     if eval_every is not None:
         check_positive_int("eval_every", eval_every)
-    start = time.perf_counter()
-    if isinstance(config, PreferenceLPConfig):
-        ne, values = nash_equilibrium(game)
-        dg = duality_gap(game, ne)
-        return SolveResult(game.name, config.algo, 1, (ne,), dg / 2, dg, time.perf_counter() - start,
-                           value=float(values.mean()), last_strategies=(ne,), last_exploitability=dg / 2,
-                           last_nash_conv=dg, extra={"duality_gap": dg})
-    dyn = make_dynamics(game, config, rng)
-
-    def evaluate() -> dict[str, float]:
-        dg_avg = duality_gap(game, dyn.average())
-        row = {"duality_gap": duality_gap(game, dyn.last()), "avg_duality_gap": dg_avg,
-               "nash_conv": dg_avg, "exploitability": dg_avg / 2}
-        if equilibrium is not None:
-            row["kl_to_equilibrium"] = kl_divergence(equilibrium, dyn.last())
-        return row
-
-    curve = run_with_evaluations(dyn, config.iterations, eval_every, evaluate, desc=config.algo,
-                                 show_progress=show_progress)
-    avg, last = dyn.average(), dyn.last()
-    dg_avg, dg_last = duality_gap(game, avg), duality_gap(game, last)
-    extra: dict = {"duality_gap": dg_last, "avg_duality_gap": dg_avg,
-                   "target_regularization": target_regularization(config)}
-    if equilibrium is not None:
-        extra["kl_to_equilibrium"] = kl_divergence(equilibrium, last)
-    return SolveResult(
-        game.name, config.algo, config.iterations, (avg,), dg_avg / 2, dg_avg,
-        time.perf_counter() - start, value=0.5, last_strategies=(last,), last_exploitability=dg_last / 2,
-        last_nash_conv=dg_last, curve=tuple(curve), extra=extra,
-    )
-
-
-def _solve_against_equilibrium(
-    game: PreferenceGame, config: _PreferenceConfig | PreferenceLPConfig, rng: np.random.Generator, *,
-    eval_every: int | None = None, show_progress: bool | None = None,
-) -> SolveResult:
-    """:func:`solve`, with KL to the equilibrium of the regularised game the method targets
-    (none for SPPO and the LP: the unregularised equilibrium need not be unique)."""
-    target = None if isinstance(config, PreferenceLPConfig) else target_regularization(config)
-    eq = None
-    if target is not None and sum(target) > 0:
-        eq = regularized_equilibrium(game, tau_reverse=target[0], tau_forward=target[1])
-    return solve(game, config, rng, equilibrium=eq, eval_every=eval_every, show_progress=show_progress)
+    method = make_method(game, config, rng)
+    iterations = getattr(config, "iterations", 1)
+    if iterations == 0:
+        return method.result(Trace((), 0.0, dict(method.cost)))
+    trace = run(method, Budget(iterations), evaluate=lambda m: m.metrics(), every=eval_every,
+                desc=config.algo, show_progress=show_progress)
+    return method.result(trace)
 
 
 def solve_by_name(
@@ -420,6 +452,6 @@ def solve_by_name(
     """The CLI's entry point (``registry.SOLVE_BACKENDS["preference"]``): ``algo`` is a
     preference solver from the registry (``lp`` means ``preference_lp``), run with its default
     config for ``iterations``; the summary has the duality gap and KL(pi*_tau || pi_T)."""
-    return solve_registered(game, algo, kind="preference", label="preference", solve=_solve_against_equilibrium,
+    return solve_registered(game, algo, kind="preference", label="preference", solve=solve,
                             iterations=iterations, seed=seed, eval_every=eval_every, show_progress=show_progress,
                             aliases={"lp": "preference_lp"})

@@ -47,13 +47,12 @@ import numpy as np
 from scipy.optimize import brentq
 
 from saddlepoint.errors import InvalidInputError, SaddlepointError
+from saddlepoint.method import make_method
 from saddlepoint.preference.dynamics import (
     INPOConfig,
     NashMDConfig,
     NashMirrorProxConfig,
     RSPOConfig,
-    make_dynamics,
-    target_regularization,
 )
 from saddlepoint.preference.equilibrium import regularized_equilibrium
 from saddlepoint.preference.game import PreferenceGame
@@ -86,7 +85,7 @@ def method_of(config: object) -> tuple[str, float, float]:
     if isinstance(config, RSPOConfig):
         if config.regularizer != "reverse_kl":
             raise InvalidInputError(f"linear rates are derived for RSPO with reverse_kl, not {config.regularizer!r}")
-        name, tau = "rspo_reverse", target_regularization(config)[0]
+        name, tau = "rspo_reverse", config.target_regularization()[0]
     elif isinstance(config, (INPOConfig, NashMDConfig, NashMirrorProxConfig)):
         name = {INPOConfig: "inpo", NashMDConfig: "nash_md", NashMirrorProxConfig: "nash_mirror_prox"}[type(config)]
         tau = config.tau
@@ -180,7 +179,7 @@ def step_map(game: PreferenceGame, config: object, policy: np.ndarray) -> np.nda
     arbitrary ``policy`` ``(X, K)``; the finite-difference check of :func:`step_jacobian` uses it."""
     method_of(config)
     pi = np.atleast_2d(np.asarray(policy, dtype=float))
-    dyn = make_dynamics(game, config, 0)
+    dyn = make_method(game, config, 0)
     dyn._log_pi = np.log(pi / pi.sum(axis=1, keepdims=True))
     dyn.step()
     return dyn.last()

@@ -20,13 +20,15 @@ use 0.2.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
 from saddlepoint.config import check_choice, check_positive, check_positive_int
 from saddlepoint.errors import InvalidInputError
+from saddlepoint.preference.dynamics import PolicyIterate
 from saddlepoint.preference.game import PreferenceGame
 from saddlepoint.preference.losses import (
     REGULARIZERS,
@@ -52,6 +54,8 @@ def log_softmax(z: np.ndarray) -> np.ndarray:
 class SampledSelfPlayConfig:
     """Sample-based tabular self-play (RSPO notes, E2)."""
 
+    algo: ClassVar[str] = "sampled_self_play"
+    method: ClassVar[str] = "saddlepoint.preference.sampled:SampledSelfPlay"
     loss: str = "sppo"
     """``sppo``, ``rspo`` or ``inpo``."""
     iterations: int = 300
@@ -110,8 +114,10 @@ class SampledSelfPlayConfig:
 
 
 class SampledSelfPlay:
-    """Stepper: :meth:`step` runs one self-play iteration; :meth:`last` / :meth:`average` give
-    the current and the averaged snapshot policies ``(X, K)`` (copies). Starts at pi_ref."""
+    """A method (:mod:`saddlepoint.method`): :meth:`step` runs one self-play iteration;
+    :meth:`last` / :meth:`average` give the current and the averaged snapshot policies
+    ``(X, K)`` (copies), ``output()`` both. Starts at pi_ref. ``cost`` counts iterations and
+    the responses sampled (``samples``)."""
 
     def __init__(self, game: PreferenceGame, config: SampledSelfPlayConfig, rng: np.random.Generator | int | None = None) -> None:
         if not isinstance(game, PreferenceGame):
@@ -127,6 +133,15 @@ class SampledSelfPlay:
     @property
     def iteration(self) -> int:
         return self._t
+
+    @property
+    def cost(self) -> Mapping[str, float]:
+        per_step = self.game.n_prompts * self.config.pairs_per_prompt * self.config.n_samples
+        return {"iterations": self._t, "samples": self._t * per_step}
+
+    def output(self) -> PolicyIterate:
+        """The last and the average snapshot policies (copies)."""
+        return PolicyIterate(self._t, self.last(), self.average())
 
     def last(self) -> np.ndarray:
         return np.exp(log_softmax(self._z))
@@ -182,9 +197,3 @@ class SampledSelfPlay:
             # chain rule through log_softmax: d l_y / d z = e_y - pi
             grad_z = dense - np.exp(logp_all) * dense.sum(axis=1, keepdims=True)
             self._z = self._z - cfg.learning_rate * grad_z
-
-    def run(self) -> Iterator[np.ndarray]:
-        """Run ``config.iterations`` steps, yielding the last iterate after each."""
-        for _ in range(self.config.iterations):
-            self.step()
-            yield self.last()

@@ -1,15 +1,22 @@
 """The self-play losses of :mod:`saddlepoint.preference.losses` in torch (extra ``torch``).
 
-Same symbols, shapes and scaling as the NumPy versions (which document them), but each
-function returns only the scalar loss; autograd gives the gradient. Inputs are summed
-log-probabilities; only ``logp`` should carry gradient (``logp_t`` and ``logp_ref`` are
-precomputed once per response, RSPO notes "Real-scale use").
+The objectives of :mod:`saddlepoint.preference.objectives` (which define them, with their
+symbols, shapes and scaling) applied to tensors: each function returns only the scalar loss;
+autograd gives the gradient. Inputs are summed log-probabilities; only ``logp`` should carry
+gradient (``logp_t`` and ``logp_ref`` are precomputed once per response, RSPO notes
+"Real-scale use").
 """
 
 from __future__ import annotations
 
 from saddlepoint.errors import InvalidInputError, require
-from saddlepoint.preference.losses import REGULARIZERS
+from saddlepoint.preference.objectives import (
+    inpo_objective,
+    nash_md_pg_objective,
+    regularizer_rho,
+    rspo_objective,
+    sppo_objective,
+)
 
 torch = require("torch", "torch")
 
@@ -18,58 +25,25 @@ __all__ = ["forward_kl_sft_loss", "inpo_loss", "nash_md_pg_loss", "regularizer_p
 
 def sppo_loss(logp: torch.Tensor, logp_t: torch.Tensor, p_hat: torch.Tensor, eta: float) -> torch.Tensor:
     """mean 1/2 (l - l_t - eta (p_hat - 1/2))^2. Shapes ``(B,)`` -> scalar."""
-    return 0.5 * (logp - logp_t - eta * (p_hat - 0.5)).pow(2).mean()
-
-
-def _rho(logp: torch.Tensor, logp_ref: torch.Tensor, regularizer: str, clip: float, mix_coef: float) -> torch.Tensor:
-    delta = logp - logp_ref
-    if regularizer == "none":
-        return torch.zeros_like(logp)
-    if regularizer == "reverse_kl":
-        return delta.pow(2)
-    if regularizer == "reverse_kl_no_entropy":
-        return -logp * logp_ref
-    if regularizer == "forward_kl_is":
-        return torch.exp(torch.clamp(-delta, max=clip))
-    if regularizer == "chi2":
-        return torch.exp(torch.clamp(delta, max=clip))
-    if regularizer == "chi2_smooth":
-        rho = torch.exp(torch.clamp(delta, max=clip))
-        return rho / (1.0 + rho)
-    if regularizer == "entropy":
-        return logp.pow(2)
-    if regularizer == "forward_kl_is+reverse_kl":
-        return _rho(logp, logp_ref, "forward_kl_is", clip, mix_coef) + mix_coef * delta.pow(2)
-    raise InvalidInputError(f"regularizer must be one of {', '.join(REGULARIZERS)}; got {regularizer!r}")
+    return sppo_objective(logp, logp_t, p_hat, eta)
 
 
 def regularizer_penalty(logp: torch.Tensor, logp_ref: torch.Tensor, regularizer: str, *, clip: float = 10.0,
                         mix_coef: float = 1.0) -> torch.Tensor:
     """Mean surrogate rho over responses (clipped exponents have zero gradient). ``(B,)``."""
-    return _rho(logp, logp_ref, regularizer, clip, mix_coef).mean()
+    return regularizer_rho(logp, logp_ref, regularizer, clip=clip, mix_coef=mix_coef).mean()
 
 
 def rspo_loss(logp: torch.Tensor, logp_t: torch.Tensor, logp_ref: torch.Tensor, p_hat: torch.Tensor, eta: float,
               reg_coef: float, regularizer: str = "reverse_kl", *, clip: float = 10.0,
               mix_coef: float = 1.0) -> torch.Tensor:
     """SPPO term + lambda * mean rho. Shapes ``(B,)`` -> scalar."""
-    loss = sppo_loss(logp, logp_t, p_hat, eta)
-    if reg_coef != 0:
-        loss = loss + reg_coef * regularizer_penalty(logp, logp_ref, regularizer, clip=clip, mix_coef=mix_coef)
-    else:
-        _rho(logp, logp_ref, regularizer, clip, mix_coef)  # validate the name even when unused
-    return loss
+    return rspo_objective(logp, logp_t, logp_ref, p_hat, eta, reg_coef, regularizer, clip=clip, mix_coef=mix_coef)
 
 
 def inpo_loss(logp: torch.Tensor, logp_t: torch.Tensor, logp_ref: torch.Tensor, eta: float, tau: float) -> torch.Tensor:
     """mean (h - eta tau h_ref - (1 - eta tau) h_t - eta/2)^2, h = l(y_w) - l(y_l). ``(B, 2)``."""
-    if logp.ndim != 2 or logp.shape[1] != 2:
-        raise InvalidInputError(f"INPO log-probabilities must have shape (B, 2), got {tuple(logp.shape)}")
-
-    def h(a):
-        return a[:, 0] - a[:, 1]
-
-    return (h(logp) - eta * tau * h(logp_ref) - (1.0 - eta * tau) * h(logp_t) - eta / 2.0).pow(2).mean()
+    return inpo_objective(logp, logp_t, logp_ref, eta, tau)
 
 
 def nash_md_pg_loss(logp: torch.Tensor, logp_ref: torch.Tensor, p: torch.Tensor, beta: float,
@@ -77,7 +51,7 @@ def nash_md_pg_loss(logp: torch.Tensor, logp_ref: torch.Tensor, p: torch.Tensor,
     """Nash-MD-PG: mean of beta sum_j sg(l_j - l_ref_j) l_j - (p - 1/2) sum_j l_j.
 
     ``logp``, ``logp_ref``: ``(B, T)`` per-token with ``mask`` ``(B, T)`` (default all), or
-    ``(B,)`` summed; ``p``: ``(B,)`` -> scalar (see the NumPy twin for the derivation).
+    ``(B,)`` summed; ``p``: ``(B,)`` -> scalar.
     """
     if logp.ndim not in (1, 2):
         raise InvalidInputError(f"Nash-MD log-probabilities must have shape (B,) or (B, T), got {tuple(logp.shape)}")
@@ -87,9 +61,7 @@ def nash_md_pg_loss(logp: torch.Tensor, logp_ref: torch.Tensor, p: torch.Tensor,
     if m.shape != tok.shape or tok_ref.shape != tok.shape or p.shape != (tok.shape[0],):
         raise InvalidInputError(f"Nash-MD needs logp_ref and mask of shape {tuple(tok.shape)} and p of shape "
                                 f"({tok.shape[0]},); got {tuple(tok_ref.shape)}, {tuple(m.shape)}, {tuple(p.shape)}")
-    kl_term = beta * (m * (tok - tok_ref).detach() * tok).sum(dim=1)  # TRL: KL via REINFORCE, per token
-    score = (p - 0.5) * (m * tok).sum(dim=1)  # REINFORCE with 1/2 as control variate
-    return (kl_term - score).mean()
+    return nash_md_pg_objective(tok, tok_ref, p, beta, m)
 
 
 def forward_kl_sft_loss(logp_ref_samples: torch.Tensor) -> torch.Tensor:
