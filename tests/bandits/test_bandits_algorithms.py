@@ -8,12 +8,23 @@ import numpy as np
 import pytest
 
 from saddlepoint.bandits import (
-    ExploreThenCommitConfig, LinearBandit, LinUCB, LinUCBConfig, PhasedElimination,
-    PhasedEliminationConfig, UniformConfig, make_algorithm, oful_radius, realizable, run,
-    sphere_points,
+    BanditPlay, ExploreThenCommitConfig, LinearBandit, LinUCB, LinUCBConfig, PhasedElimination,
+    PhasedEliminationConfig, UniformConfig, oful_radius, play, realizable, run, sphere_points,
 )
 from saddlepoint.config import from_dict
 from saddlepoint.errors import InvalidInputError
+from saddlepoint.method import Budget, Method, make_method
+from saddlepoint.method import run as run_method
+from saddlepoint.registry import BANDIT_ALGORITHMS, load
+
+RNG = np.random.default_rng(0)
+
+
+def _pe_played(inst, cfg, horizon, seed):
+    """PE built on a play of ``inst`` as ``run(inst, cfg, horizon, seed)`` builds it, played out."""
+    rng = np.random.default_rng(seed)
+    algo = PhasedElimination(BanditPlay.draw(inst, horizon, rng), cfg, rng)
+    return algo, play(algo)
 
 
 def test_oful_radius_hand_value():
@@ -27,7 +38,7 @@ def test_oful_radius_hand_value():
 def test_linucb_incremental_state_matches_direct_solve():
     rng = np.random.default_rng(0)
     arms = sphere_points(20, 4, rng)
-    algo = LinUCB(LinUCBConfig(lam=2.0, refresh_every=10_000), arms)
+    algo = LinUCB(arms, LinUCBConfig(lam=2.0, refresh_every=10_000), RNG)
     pulled = rng.integers(20, size=3000)
     ys = rng.standard_normal(3000)
     for a, y in zip(pulled, ys):
@@ -39,13 +50,13 @@ def test_linucb_incremental_state_matches_direct_solve():
     lev = np.einsum("kd,dk->k", arms, np.linalg.solve(v, arms.T))
     radius = oful_radius(np.linalg.slogdet(v)[1], 4, algo.config)
     np.testing.assert_allclose(algo.ucb(), arms @ w + radius * np.sqrt(lev), atol=1e-10)
-    assert algo.batches_used == algo.t == 3000
+    assert algo.batches_used == algo.iteration == algo.cost["iterations"] == 3000
 
 
 def test_linucb_refresh_keeps_state_exact_over_long_runs():
     rng = np.random.default_rng(1)
     arms = sphere_points(30, 6, rng)
-    algo = LinUCB(LinUCBConfig(refresh_every=1000), arms)
+    algo = LinUCB(arms, LinUCBConfig(refresh_every=1000), RNG)
     pulled = rng.integers(30, size=20_000)
     algo.tell_batch(pulled, rng.standard_normal(20_000))
     x = arms[pulled]
@@ -58,14 +69,14 @@ def test_linucb_refresh_keeps_state_exact_over_long_runs():
 
 def test_linucb_first_pull_is_longest_arm_and_ties_go_low():
     arms = np.array([[0.5, 0.0], [0.0, 2.0], [2.0, 0.0]])
-    algo = LinUCB(LinUCBConfig(), arms)
+    algo = LinUCB(arms, LinUCBConfig(), RNG)
     assert algo.ask() == 1  # w_hat = 0: largest ||x||, lowest index among ties
     assert algo.ask_batch(10).tolist() == [1]
 
 
 def test_pe_first_phase_pull_counts_hand_computed():
     arms = np.eye(3)
-    algo = PhasedElimination(PhasedEliminationConfig(exploration=2.0, delta=0.01), arms)
+    algo = PhasedElimination(arms, PhasedEliminationConfig(exploration=2.0, delta=0.01), RNG)
     # uniform design (1/3 each), rank 3, eps_1 = 1/2: ceil(2 * 3 * (1/3) * 4 * log(3*1*2/0.01))
     expected = math.ceil(8 * math.log(600))
     assert algo.ask_batch(10**6).tolist() == [0] * expected + [1] * expected + [2] * expected
@@ -75,8 +86,7 @@ def test_pe_first_phase_pull_counts_hand_computed():
 def test_pe_eliminates_by_schedule_on_noiseless_instance():
     arms = np.eye(3)
     inst = LinearBandit(arms, np.array([1.0, 0.9, 0.0]), sigma=0.0)
-    algo = PhasedElimination(PhasedEliminationConfig(exploration=0.2), arms)
-    res = run(inst, algo, 200_000, 0)
+    algo, res = _pe_played(inst, PhasedEliminationConfig(exploration=0.2), 200_000, 0)
     # keep a iff max est - est(a) <= 2 eps_l: gap 1 goes at l = 2 (eps 1/4), gap 0.1 at l = 5
     assert [p["active"] for p in algo.phase_log] == [3, 3, 2, 2, 2, 1]
     assert res.batches_used == 6
@@ -88,7 +98,7 @@ def test_pe_eliminates_by_schedule_on_noiseless_instance():
 def test_pe_uses_only_current_phase_data():
     """A phase's estimate must not pool earlier phases: poison phase 1, check phase 2."""
     arms = np.eye(2)
-    algo = PhasedElimination(PhasedEliminationConfig(exploration=0.2), arms)
+    algo = PhasedElimination(arms, PhasedEliminationConfig(exploration=0.2), RNG)
     first = algo.ask_batch(10**6)
     algo.tell_batch(first, np.where(first == 0, 1.0, 0.0))  # gap 1 <= 2 eps_1 = 1: both stay
     assert algo.active.tolist() == [True, True]
@@ -101,7 +111,7 @@ def test_pe_uses_only_current_phase_data():
 
 
 def test_pe_rejects_unplanned_pulls():
-    algo = PhasedElimination(PhasedEliminationConfig(), np.eye(2))
+    algo = PhasedElimination(np.eye(2), PhasedEliminationConfig(), RNG)
     n = algo.ask_batch(10**6).size // 2
     with pytest.raises(InvalidInputError, match="did not plan"):
         algo.tell_batch(np.zeros(n + 1, dtype=int), np.zeros(n + 1))
@@ -112,8 +122,7 @@ def test_pe_rank_deficient_active_set():
     arms = rng.standard_normal((20, 2)) @ rng.standard_normal((2, 5))
     arms /= np.linalg.norm(arms, axis=1, keepdims=True)
     inst = realizable(arms, sphere_points(1, 5, rng)[0])
-    algo = PhasedElimination(PhasedEliminationConfig(exploration=0.2), arms)
-    run(inst, algo, 50_000, 0)
+    algo, _ = _pe_played(inst, PhasedEliminationConfig(exploration=0.2), 50_000, 0)
     assert algo.phase_log[0]["rank"] == 2
     assert algo.active[inst.best_arm]
 
@@ -130,8 +139,8 @@ def test_etc_commits_to_best_arm_without_noise():
 
 def test_uniform_policy_is_seeded():
     arms = np.eye(3)
-    a = make_algorithm(UniformConfig(), arms, np.random.default_rng(5)).ask_batch(50)
-    b = make_algorithm(UniformConfig(), arms, np.random.default_rng(5)).ask_batch(50)
+    a = make_method(arms, UniformConfig(), np.random.default_rng(5)).ask_batch(50)
+    b = make_method(arms, UniformConfig(), np.random.default_rng(5)).ask_batch(50)
     assert a.tolist() == b.tolist() and set(a.tolist()) == {0, 1, 2}
 
 
@@ -139,7 +148,7 @@ def test_pickled_state_continues_identically():
     rng = np.random.default_rng(4)
     arms = sphere_points(15, 3, rng)
     for cfg in (LinUCBConfig(), PhasedEliminationConfig(exploration=0.2)):
-        algo = make_algorithm(cfg, arms, rng)
+        algo = make_method(arms, cfg, rng)
         for _ in range(3):
             batch = algo.ask_batch(200)
             algo.tell_batch(batch, rng.standard_normal(batch.size))
@@ -152,7 +161,7 @@ def test_pickled_state_continues_identically():
                 seen.append(a)
                 algo_.tell(a, float(y))
             algo_.seen = seen
-        assert algo.seen == clone.seen and algo.t == clone.t
+        assert algo.seen == clone.seen and algo.iteration == clone.iteration
 
 
 def test_config_validation_names_the_field():
@@ -167,9 +176,9 @@ def test_config_validation_names_the_field():
     with pytest.raises(InvalidInputError, match="unknown LinUCBConfig key"):
         from_dict(LinUCBConfig, {"beta": 1.0})
     with pytest.raises(InvalidInputError, match="arm must be an index"):
-        LinUCB(LinUCBConfig(), np.eye(2)).tell(5, 1.0)
+        LinUCB(np.eye(2), LinUCBConfig(), RNG).tell(5, 1.0)
     with pytest.raises(InvalidInputError, match="non-empty"):
-        LinUCB(LinUCBConfig(), np.zeros((0, 2)))
+        LinUCB(np.zeros((0, 2)), LinUCBConfig(), RNG)
 
 
 @pytest.mark.parametrize("rho", [0.1, 0.3])
@@ -181,7 +190,29 @@ def test_pe_never_eliminates_the_best_arm_under_small_gam(rho):
         rng = np.random.default_rng(seed)
         inst = gam_split(sphere_points(50, 5, rng), sphere_points(1, 5, rng)[0], rho)
         for c in (2.0, 0.2):
-            algo = PhasedElimination(PhasedEliminationConfig(exploration=c), inst.arms)
-            run(inst, algo, 100_000, seed)
+            algo, _ = _pe_played(inst, PhasedEliminationConfig(exploration=c), 100_000, seed)
             assert algo.active[inst.best_arm], (seed, c)
             assert algo.batches_used <= 8
+
+
+def test_every_registered_algorithm_is_built_from_its_config_and_stepping_equals_run():
+    """The method protocol: make_method from the config, run on a budget of rounds (single
+    steps, so batches are split) gives the same pulls as the batch loop of ``run``."""
+    rng = np.random.default_rng(6)
+    inst = realizable(sphere_points(8, 3, rng), sphere_points(1, 3, rng)[0])
+    for name, entry in BANDIT_ALGORITHMS.items():
+        cfg_cls = load(entry.target)
+        assert cfg_cls.algo == name
+        cfg = cfg_cls(exploration=0.2) if name == "phased_elimination" else cfg_cls()
+        seed_rng = np.random.default_rng(3)
+        algo = make_method(BanditPlay.draw(inst, 400, seed_rng), cfg, seed_rng)
+        assert isinstance(algo, Method) and algo.output().size == 0
+        trace = run_method(algo, Budget(400), every=100)
+        assert [r["iteration"] for r in trace.rows] == [100, 200, 300, 400]
+        assert algo.cost == {"iterations": 400, "batches": algo.batches_used}
+        if name != "uniform":  # uniform's draws depend on the batch sizes asked for
+            np.testing.assert_array_equal(algo.output(), run(inst, cfg, 400, 3).pulls)
+    with pytest.raises(InvalidInputError, match="BanditPlay"):
+        make_method(inst, LinUCBConfig(), rng).step()
+    with pytest.raises(InvalidInputError, match="past the horizon"):
+        BanditPlay.draw(inst, 3, rng).rewards(np.zeros(4, dtype=int), 0)

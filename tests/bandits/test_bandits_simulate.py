@@ -83,6 +83,6 @@ def test_run_checks_its_input():
         run("bandit", LinUCBConfig(), 10, 0)
     with pytest.raises(InvalidInputError, match="one instance per seed"):
         simulate([inst, inst], LinUCBConfig(), 10, [0])
-    from saddlepoint.bandits import LinUCB
-    with pytest.raises(InvalidInputError, match="other arms"):
-        run(inst, LinUCB(LinUCBConfig(), np.eye(5)), 10, 0)
+    from saddlepoint.bandits import LinUCB, play
+    with pytest.raises(InvalidInputError, match="BanditPlay"):
+        play(LinUCB(np.eye(5), LinUCBConfig(), np.random.default_rng(0)))

@@ -1,13 +1,21 @@
 """Linear bandit algorithms with one ask/tell interface.
 
-Every algorithm is built from ``(config, arms, rng)`` by :func:`make_algorithm` and exposes:
+Every algorithm is a :mod:`saddlepoint.method` method, built as ``Algorithm(problem, config,
+rng)`` (``saddlepoint.method.make_method(problem, config, rng)`` builds the class the config's
+``method`` class variable names; ``algo`` is its key in
+:data:`saddlepoint.registry.BANDIT_ALGORITHMS`). ``problem`` is the arm set ``(k, d)`` or
+anything with ``arms``: a :class:`~saddlepoint.bandits.instances.LinearBandit` for ask/tell, a
+:class:`~saddlepoint.bandits.instances.BanditPlay` (instance and noise) to be stepped. It exposes:
 
 - ``ask() -> int``: the next arm to pull;
 - ``ask_batch(max_size) -> ndarray``: the pulls it will make before it needs any new feedback
   (one arm for LinUCB, the rest of the phase for phased elimination), at most ``max_size``;
 - ``tell(arm, reward)`` and ``tell_batch(arms, rewards)``: feed back observed rewards, in order;
-- ``t`` (rounds told) and ``batches_used`` (how many times the policy was redeployed with new
-  data: every round for LinUCB, once per phase for phased elimination).
+- ``step()`` / ``advance(n)``: play one round / up to ``n`` rounds of the next batch against
+  the problem's rewards; ``output()``: the arms pulled by them so far;
+- ``iteration`` (rounds told), ``batches_used`` (how many times the policy was redeployed with
+  new data: every round for LinUCB, once per phase for phased elimination) and ``cost``
+  (``iterations`` and ``batches``).
 
 Algorithms are plain Python objects and can be pickled mid-run to save their state.
 """
@@ -16,7 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -27,7 +35,7 @@ from saddlepoint.errors import InvalidInputError
 __all__ = [
     "LinUCBConfig", "PhasedEliminationConfig", "ExploreThenCommitConfig", "UniformConfig",
     "BanditAlgorithm", "LinUCB", "PhasedElimination", "ExploreThenCommit", "UniformPolicy",
-    "make_algorithm", "oful_radius", "AlgoConfig",
+    "oful_radius", "AlgoConfig",
 ]
 
 
@@ -37,6 +45,9 @@ class LinUCBConfig:
     """LinUCB in the OFUL form (Abbasi-Yadkori et al. 2011, Thm. 2)."""
 
     algo: ClassVar[str] = "linucb"
+    method: ClassVar[str] = "saddlepoint.bandits.algorithms:LinUCB"
+    batched_method: ClassVar[str] = "saddlepoint.bandits.simulate:BatchedLinUCB"
+    """The same algorithm on many seeds at once (see :func:`saddlepoint.bandits.simulate.simulate`)."""
     lam: float = 1.0
     """Ridge regulariser lambda: ``V_0 = lambda I``."""
     delta: float = 0.01
@@ -65,6 +76,7 @@ class PhasedEliminationConfig:
     al. 2501.05361): one batch per phase, least squares on that phase's data only."""
 
     algo: ClassVar[str] = "phased_elimination"
+    method: ClassVar[str] = "saddlepoint.bandits.algorithms:PhasedElimination"
     delta: float = 0.01
     """Failure probability delta in the phase length ``log(k l (l+1) / delta)``."""
     exploration: float = 2.0
@@ -92,6 +104,7 @@ class ExploreThenCommitConfig:
     squares, then pull the arm the fit ranks best forever (two batches)."""
 
     algo: ClassVar[str] = "explore_then_commit"
+    method: ClassVar[str] = "saddlepoint.bandits.algorithms:ExploreThenCommit"
     explore_per_arm: int = 10
     """m, the number of exploration pulls per arm."""
 
@@ -107,6 +120,7 @@ class UniformConfig:
     """Pull an arm uniformly at random every round (linear regret; a floor for comparisons)."""
 
     algo: ClassVar[str] = "uniform"
+    method: ClassVar[str] = "saddlepoint.bandits.algorithms:UniformPolicy"
 
     def label(self) -> str:
         return "uniform"
@@ -133,19 +147,21 @@ def oful_radius(logdet_v: np.ndarray | float, d: int, config: LinUCBConfig) -> n
 
 # --------------------------------------------------------------------------- base
 class BanditAlgorithm:
-    """Base class: arms, round counter, and the batch form of ask/tell."""
+    """Base class: arms, round counter, the batch form of ask/tell, and stepping against the
+    problem's rewards."""
 
-    def __init__(self, arms: np.ndarray) -> None:
-        arms = np.array(arms, dtype=float, copy=True)
+    def __init__(self, problem: Any, config: Any, rng: np.random.Generator) -> None:
+        arms = np.array(getattr(problem, "arms", problem), dtype=float, copy=True)
         if arms.ndim != 2 or arms.shape[0] == 0 or arms.shape[1] == 0:
             raise InvalidInputError(f"arms must be a non-empty (k, d) array, got {arms.shape}")
         if not np.all(np.isfinite(arms)):
             raise InvalidInputError("arms must be finite")
         arms.setflags(write=False)
+        self.problem, self.config, self.label = problem, config, config.label()
         self._arms = arms
+        self._rng = rng
         self._t = 0
-
-    label: str = "algorithm"
+        self._pulls: list[np.ndarray] = []
 
     @property
     def arms(self) -> np.ndarray:
@@ -153,13 +169,38 @@ class BanditAlgorithm:
         return self._arms
 
     @property
-    def t(self) -> int:
+    def iteration(self) -> int:
         """Rounds told so far."""
         return self._t
 
     @property
+    def cost(self) -> dict[str, int]:
+        """Rounds told (``iterations``) and ``batches`` (:attr:`batches_used`)."""
+        return {"iterations": self._t, "batches": self.batches_used}
+
+    @property
     def batches_used(self) -> int:
         raise NotImplementedError
+
+    def advance(self, n: int) -> int:
+        """Play up to ``n`` rounds of the next batch against the problem's rewards (it needs
+        ``rewards(pulls, start)``, e.g. a BanditPlay); returns the rounds played."""
+        rewards = getattr(self.problem, "rewards", None)
+        if rewards is None:
+            raise InvalidInputError("stepping needs a problem that gives rewards (a BanditPlay); "
+                                    "with arms alone use ask/tell")
+        batch = self.ask_batch(n)
+        self.tell_batch(batch, rewards(batch, self._t))
+        self._pulls.append(batch)
+        return int(batch.size)
+
+    def step(self) -> None:
+        """Play one round against the problem's rewards."""
+        self.advance(1)
+
+    def output(self) -> np.ndarray:
+        """The arms pulled by :meth:`step` / :meth:`advance` so far, one per round (a copy)."""
+        return np.concatenate(self._pulls) if self._pulls else np.zeros(0, dtype=np.int64)
 
     def ask(self) -> int:
         raise NotImplementedError
@@ -205,10 +246,8 @@ class LinUCB(BanditAlgorithm):
     index.
     """
 
-    def __init__(self, config: LinUCBConfig, arms: np.ndarray) -> None:
-        super().__init__(arms)
-        self.config = config
-        self.label = config.label()
+    def __init__(self, problem: Any, config: LinUCBConfig, rng: np.random.Generator) -> None:
+        super().__init__(problem, config, rng)
         d = self._arms.shape[1]
         self._v = config.lam * np.eye(d)
         self._v_inv = np.eye(d) / config.lam
@@ -263,10 +302,8 @@ class PhasedElimination(BanditAlgorithm):
     2 eps_l``. With one arm left it commits to it (a final batch).
     """
 
-    def __init__(self, config: PhasedEliminationConfig, arms: np.ndarray) -> None:
-        super().__init__(arms)
-        self.config = config
-        self.label = config.label()
+    def __init__(self, problem: Any, config: PhasedEliminationConfig, rng: np.random.Generator) -> None:
+        super().__init__(problem, config, rng)
         k = self._arms.shape[0]
         self._active = np.ones(k, dtype=bool)
         self._phase = 0
@@ -387,10 +424,8 @@ class PhasedElimination(BanditAlgorithm):
 class ExploreThenCommit(BanditAlgorithm):
     """Round-robin exploration of every arm, then the least-squares best arm forever."""
 
-    def __init__(self, config: ExploreThenCommitConfig, arms: np.ndarray) -> None:
-        super().__init__(arms)
-        self.config = config
-        self.label = config.label()
+    def __init__(self, problem: Any, config: ExploreThenCommitConfig, rng: np.random.Generator) -> None:
+        super().__init__(problem, config, rng)
         d = self._arms.shape[1]
         self._explore = self._arms.shape[0] * config.explore_per_arm
         self._v = np.zeros((d, d))
@@ -430,12 +465,6 @@ class ExploreThenCommit(BanditAlgorithm):
 class UniformPolicy(BanditAlgorithm):
     """Uniformly random arms (from the generator given at construction)."""
 
-    def __init__(self, config: UniformConfig, arms: np.ndarray, rng: np.random.Generator) -> None:
-        super().__init__(arms)
-        self.config = config
-        self.label = config.label()
-        self._rng = rng
-
     @property
     def batches_used(self) -> int:
         return 1
@@ -456,17 +485,3 @@ class UniformPolicy(BanditAlgorithm):
         if arms.size and (arms.min() < 0 or arms.max() >= self._arms.shape[0]):
             raise InvalidInputError(f"arm indices must lie in [0, {self._arms.shape[0]})")
         self._t += arms.size
-
-
-def make_algorithm(config: AlgoConfig, arms: np.ndarray,
-                   rng: np.random.Generator) -> BanditAlgorithm:
-    """Build the algorithm that ``config`` describes on ``arms`` (shape ``(k, d)``)."""
-    if isinstance(config, LinUCBConfig):
-        return LinUCB(config, arms)
-    if isinstance(config, PhasedEliminationConfig):
-        return PhasedElimination(config, arms)
-    if isinstance(config, ExploreThenCommitConfig):
-        return ExploreThenCommit(config, arms)
-    if isinstance(config, UniformConfig):
-        return UniformPolicy(config, arms, rng)
-    raise InvalidInputError(f"unknown bandit algorithm config {type(config).__name__}")

@@ -22,7 +22,7 @@ import numpy as np
 from saddlepoint.errors import InvalidInputError
 
 __all__ = [
-    "LinearBandit", "sphere_points", "realizable", "gap_adjusted", "gam_split",
+    "LinearBandit", "BanditPlay", "sphere_points", "realizable", "gap_adjusted", "gam_split",
     "uniformly_misspecified", "hidden_uniform", "gam_level", "sup_misspecification",
     "check_gam", "GAM_TOL", "load_arms", "gam_adversarial", "matched_uniform", "separated",
 ]
@@ -144,6 +144,48 @@ class LinearBandit:
 
 
 # --------------------------------------------------------------------------- diagnostics
+@dataclass(frozen=True, eq=False)
+class BanditPlay:
+    """What a bandit algorithm is stepped on: an instance and the standardised noise ``z`` of
+    every round, so that the reward of round ``t`` is ``f(x_t) + sigma z_t`` (common random
+    numbers: every algorithm on a seed sees the same noise sequence)."""
+
+    instance: LinearBandit
+    noise: np.ndarray
+    """``z``, shape ``(T,)``: one standard normal per round of the horizon ``T``."""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.instance, LinearBandit):
+            raise InvalidInputError(f"instance must be a LinearBandit, got {type(self.instance).__name__}")
+        z = np.asarray(self.noise, dtype=float)
+        if z.ndim != 1 or not np.all(np.isfinite(z)):
+            raise InvalidInputError("noise must be a finite 1-D array (one entry per round)")
+        object.__setattr__(self, "noise", z)
+
+    @classmethod
+    def draw(cls, instance: LinearBandit, horizon: int, rng: np.random.Generator) -> BanditPlay:
+        """``horizon`` rounds of ``instance`` with noise ``rng.standard_normal(horizon)`` (drawn
+        first, before the algorithm uses ``rng``)."""
+        return cls(instance, rng.standard_normal(horizon))
+
+    @property
+    def arms(self) -> np.ndarray:
+        """The instance's arms, ``(k, d)``."""
+        return self.instance.arms
+
+    @property
+    def horizon(self) -> int:
+        """``T``, the rounds the noise covers."""
+        return int(self.noise.shape[0])
+
+    def rewards(self, pulls: np.ndarray, start: int) -> np.ndarray:
+        """Rewards of ``pulls`` (arm indices) played from round ``start`` on."""
+        end = start + len(pulls)
+        if end > self.horizon:
+            raise InvalidInputError(f"played past the horizon of {self.horizon} rounds")
+        return self.instance.means[pulls] + self.instance.sigma * self.noise[start:end]
+
+
 def sup_misspecification(instance: LinearBandit) -> float:
     """``eps = max_x |f(x) - theta^T x|``, the uniform misspecification w.r.t. ``theta``."""
     return float(np.max(np.abs(instance.means - instance.linear_means())))

@@ -1,8 +1,10 @@
-"""Running bandit algorithms on instances: one seed with the ask/tell loop, or many seeds at
-once with a vectorised LinUCB.
+"""Running bandit algorithms on instances: one seed (:func:`run`, :func:`play`), or many seeds
+at once (:func:`simulate`, with a vectorised LinUCB, :class:`BatchedLinUCB`). Every loop is
+:func:`saddlepoint.method.run` on a budget of rounds, with a callback that records the regret.
 
 Noise convention (common random numbers): a run with generator ``rng`` first draws the
-standardised noise ``z = rng.standard_normal(horizon)`` and the reward of round ``t`` is
+standardised noise ``z = rng.standard_normal(horizon)`` (a
+:class:`~saddlepoint.bandits.instances.BanditPlay`) and the reward of round ``t`` is
 ``f(x_t) + sigma z_t``; the algorithm then gets ``rng`` for its own randomness. So every
 algorithm on a seed sees the same noise sequence, and :func:`simulate` (many seeds, vectorised)
 reproduces :func:`run` (one seed) exactly. Regret is the pseudo-regret
@@ -12,21 +14,22 @@ reproduces :func:`run` (one seed) exactly. Regret is the pseudo-regret
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from saddlepoint.bandits.algorithms import (
-    AlgoConfig, BanditAlgorithm, LinUCBConfig, make_algorithm, oful_radius,
-)
-from saddlepoint.bandits.instances import LinearBandit
+from saddlepoint.bandits.algorithms import AlgoConfig, BanditAlgorithm, LinUCBConfig, oful_radius
+from saddlepoint.bandits.instances import BanditPlay, LinearBandit
 from saddlepoint.config import check_positive_int
 from saddlepoint.errors import InvalidInputError
+from saddlepoint.method import Budget, make_method
+from saddlepoint.method import run as run_method
+from saddlepoint.registry import load
 from saddlepoint.rng import make_rng
 
-__all__ = ["BanditRun", "RegretCurves", "run", "simulate", "doubling_ratio", "linucb_batched"]
+__all__ = ["BanditRun", "BatchedLinUCB", "RegretCurves", "run", "play", "simulate", "doubling_ratio"]
 
 
 def doubling_ratio(regret: np.ndarray) -> np.ndarray | float:
@@ -97,85 +100,120 @@ class RegretCurves:
         return self.seconds / max(self.regret.size, 1)
 
 
-def run(instance: LinearBandit, algo: AlgoConfig | BanditAlgorithm, horizon: int,
+def run(instance: LinearBandit, config: AlgoConfig, horizon: int,
         rng: np.random.Generator | int) -> BanditRun:
-    """Play ``algo`` (a config, or an algorithm built on ``instance.arms``) for ``horizon``
-    rounds; the algorithm's batches are played without feedback in between."""
+    """Play the algorithm ``config`` names for ``horizon`` rounds on ``instance`` (noise drawn
+    from ``rng`` first, then the algorithm gets ``rng``); its batches are played without
+    feedback in between."""
     if not isinstance(instance, LinearBandit):
         raise InvalidInputError(f"instance must be a LinearBandit, got {type(instance).__name__}")
     check_positive_int("horizon", horizon)
     rng = make_rng(rng)
-    noise = rng.standard_normal(horizon)
-    if isinstance(algo, BanditAlgorithm):
-        if algo.arms.shape != instance.arms.shape or not np.array_equal(algo.arms, instance.arms):
-            raise InvalidInputError("the algorithm was built on other arms than the instance's")
-        learner = algo
-    else:
-        learner = make_algorithm(algo, instance.arms, rng)
-    pulls = np.empty(horizon, dtype=np.int64)
-    start = time.perf_counter()
-    t = 0
-    while t < horizon:
-        batch = learner.ask_batch(horizon - t)
-        n = batch.size
-        pulls[t:t + n] = batch
-        learner.tell_batch(batch, instance.means[batch] + instance.sigma * noise[t:t + n])
-        t += n
-    seconds = time.perf_counter() - start
-    regret = np.cumsum(instance.gaps[pulls])
-    return BanditRun(learner.label, instance.name, regret, pulls, learner.batches_used, seconds)
+    return play(make_method(BanditPlay.draw(instance, horizon, rng), config, rng))
 
 
-def linucb_batched(arms: np.ndarray, means: np.ndarray, noise: np.ndarray, sigma: np.ndarray,
-                   config: LinUCBConfig) -> tuple[np.ndarray, float]:
-    """LinUCB on ``S`` instances at once.
+def play(algorithm: BanditAlgorithm) -> BanditRun:
+    """Step ``algorithm`` (built on a :class:`BanditPlay`) to the end of its play's horizon."""
+    problem = algorithm.problem
+    if not isinstance(problem, BanditPlay):
+        raise InvalidInputError(f"play needs an algorithm built on a BanditPlay, got {type(problem).__name__}")
+    gaps = problem.instance.gaps
+    trace = run_method(algorithm, Budget(problem.horizon), at=[problem.horizon],
+                       evaluate=lambda m: {"pulls": m.output()})
+    pulls = trace.rows[-1]["pulls"]
+    return BanditRun(algorithm.label, problem.instance.name, np.cumsum(gaps[pulls]), pulls,
+                     algorithm.batches_used, trace.seconds)
 
-    ``arms``: ``(S, k, d)``; ``means``: ``(S, k)``; ``noise``: ``(S, T)`` standard normal;
-    ``sigma``: ``(S,)`` noise levels of the instances. Returns the cumulative pseudo-regret
-    ``(S, T)`` and the wall seconds. Same updates as :class:`~saddlepoint.bandits.algorithms.LinUCB`
-    (Sherman-Morrison on ``V^{-1}``, the leverages and ``log det V``), stacked over seeds.
+
+class BatchedLinUCB:
+    """LinUCB on ``S`` plays at once (a method of :mod:`saddlepoint.method`).
+
+    ``problem``: a sequence of :class:`BanditPlay` of one arm-set shape ``(k, d)`` and one
+    horizon ``T``. Same updates as :class:`~saddlepoint.bandits.algorithms.LinUCB`
+    (Sherman-Morrison on ``V^{-1}``, the leverages and ``log det V``), stacked over plays;
+    ``output()`` is the pulls so far, ``(S, t)``.
     """
-    s_, k, d = arms.shape
-    horizon = noise.shape[1]
-    rows = np.arange(s_)
-    gaps = means.max(axis=1, keepdims=True) - means
-    v = np.broadcast_to(config.lam * np.eye(d), (s_, d, d)).copy()
-    v_inv = np.broadcast_to(np.eye(d) / config.lam, (s_, d, d)).copy()
-    b = np.zeros((s_, d))
-    w = np.zeros((s_, d))
-    logdet = np.full(s_, d * math.log(config.lam))
-    lev = np.einsum("skd,skd->sk", arms, arms) / config.lam
-    pulls = np.empty((s_, horizon), dtype=np.int64)
-    start = time.perf_counter()
-    for t in range(horizon):
-        radius = oful_radius(logdet, d, config)
-        bonus = radius[:, None] * np.sqrt(np.maximum(lev, 0.0))
-        ucb = np.matmul(arms, w[:, :, None])[:, :, 0] + bonus
-        a = ucb.argmax(axis=1)
-        pulls[:, t] = a
-        x = arms[rows, a]
-        y = means[rows, a] + sigma * noise[:, t]
-        u = np.matmul(v_inv, x[:, :, None])[:, :, 0]
-        scale = 1.0 / (1.0 + np.einsum("sd,sd->s", x, u))
-        v_inv -= (u[:, :, None] * u[:, None, :]) * scale[:, None, None]
-        lev -= np.matmul(arms, u[:, :, None])[:, :, 0] ** 2 * scale[:, None]
-        logdet -= np.log(scale)
-        v += x[:, :, None] * x[:, None, :]
-        b += y[:, None] * x
-        if (t + 1) % config.refresh_every == 0:
-            v_inv = np.linalg.inv(v)
-            lev = np.einsum("skd,sde,ske->sk", arms, v_inv, arms)
-        w = np.matmul(v_inv, b[:, :, None])[:, :, 0]
-    seconds = time.perf_counter() - start
-    return np.cumsum(np.take_along_axis(gaps, pulls, axis=1), axis=1), seconds
+
+    def __init__(self, problem: Sequence[BanditPlay], config: LinUCBConfig, rng: Any = None) -> None:
+        plays = list(problem)
+        if not plays or not all(isinstance(p, BanditPlay) for p in plays):
+            raise InvalidInputError("BatchedLinUCB needs a non-empty sequence of BanditPlay")
+        shapes = {p.arms.shape for p in plays}
+        if len(shapes) != 1:
+            raise InvalidInputError(f"vectorised LinUCB needs instances of one shape (k, d), got {shapes}")
+        if len({p.horizon for p in plays}) != 1:
+            raise InvalidInputError("vectorised LinUCB needs plays of one horizon")
+        self.problem, self.config = plays, config
+        self.arms = np.stack([p.arms for p in plays])
+        self.means = np.stack([p.instance.means for p in plays])
+        self.noise = np.stack([p.noise for p in plays])
+        self.sigma = np.array([p.instance.sigma for p in plays])
+        s_, k, d = self.arms.shape
+        self._v = np.broadcast_to(config.lam * np.eye(d), (s_, d, d)).copy()
+        self._v_inv = np.broadcast_to(np.eye(d) / config.lam, (s_, d, d)).copy()
+        self._b = np.zeros((s_, d))
+        self._w = np.zeros((s_, d))
+        self._logdet = np.full(s_, d * math.log(config.lam))
+        self._lev = np.einsum("skd,skd->sk", self.arms, self.arms) / config.lam
+        self._pulls = np.empty((s_, self.noise.shape[1]), dtype=np.int64)
+        self._t = 0
+
+    @property
+    def iteration(self) -> int:
+        """Rounds played (on every play)."""
+        return self._t
+
+    @property
+    def cost(self) -> dict[str, int]:
+        """Rounds played (``iterations``)."""
+        return {"iterations": self._t}
+
+    def output(self) -> np.ndarray:
+        """Pulls so far, ``(S, t)`` (a copy)."""
+        return self._pulls[:, :self._t].copy()
+
+    def step(self) -> None:
+        """One round on every play."""
+        self.advance(1)
+
+    def advance(self, n: int) -> int:
+        """Up to ``n`` rounds on every play (to the horizon); returns the rounds played."""
+        arms, config = self.arms, self.config
+        s_, _, d = arms.shape
+        rows = np.arange(s_)
+        end = min(self._t + int(n), self.noise.shape[1])
+        v, v_inv, b, w, logdet, lev = self._v, self._v_inv, self._b, self._w, self._logdet, self._lev
+        start = self._t
+        for t in range(start, end):
+            radius = oful_radius(logdet, d, config)
+            bonus = radius[:, None] * np.sqrt(np.maximum(lev, 0.0))
+            ucb = np.matmul(arms, w[:, :, None])[:, :, 0] + bonus
+            a = ucb.argmax(axis=1)
+            self._pulls[:, t] = a
+            x = arms[rows, a]
+            y = self.means[rows, a] + self.sigma * self.noise[:, t]
+            u = np.matmul(v_inv, x[:, :, None])[:, :, 0]
+            scale = 1.0 / (1.0 + np.einsum("sd,sd->s", x, u))
+            v_inv -= (u[:, :, None] * u[:, None, :]) * scale[:, None, None]
+            lev -= np.matmul(arms, u[:, :, None])[:, :, 0] ** 2 * scale[:, None]
+            logdet -= np.log(scale)
+            v += x[:, :, None] * x[:, None, :]
+            b += y[:, None] * x
+            if (t + 1) % config.refresh_every == 0:
+                v_inv = np.linalg.inv(v)
+                lev = np.einsum("skd,sde,ske->sk", arms, v_inv, arms)
+            w = np.matmul(v_inv, b[:, :, None])[:, :, 0]
+        self._v_inv, self._lev, self._w, self._t = v_inv, lev, w, end
+        return end - start
 
 
 def simulate(instances: LinearBandit | Sequence[LinearBandit], config: AlgoConfig, horizon: int,
              seeds: Sequence[int], *, vectorised: bool = True) -> RegretCurves:
     """Run ``config`` for ``horizon`` rounds on one instance per seed (or the same instance
-    for every seed). LinUCB runs all seeds in one vectorised loop (``vectorised=True``); the
-    other algorithms, whose batches are long, run seed by seed through :func:`run`. Seed ``s``
-    gives exactly what ``run(instances[i], config, horizon, s)`` gives."""
+    for every seed). An algorithm whose config names a ``batched_method`` (LinUCB) runs all
+    seeds in one vectorised loop (``vectorised=True``); the others, whose batches are long, run
+    seed by seed through :func:`run`. Seed ``s`` gives exactly what ``run(instances[i],
+    config, horizon, s)`` gives."""
     check_positive_int("horizon", horizon)
     seeds = [int(s) for s in seeds]
     if not seeds:
@@ -185,16 +223,14 @@ def simulate(instances: LinearBandit | Sequence[LinearBandit], config: AlgoConfi
         raise InvalidInputError(
             f"need one instance per seed: {len(insts)} instances, {len(seeds)} seeds")
     label = config.label()
-    if vectorised and isinstance(config, LinUCBConfig):
-        shapes = {i.arms.shape for i in insts}
-        if len(shapes) != 1:
-            raise InvalidInputError(
-                f"vectorised LinUCB needs instances of one shape (k, d), got {shapes}")
-        noise = np.stack([make_rng(s).standard_normal(horizon) for s in seeds])
-        regret, seconds = linucb_batched(np.stack([i.arms for i in insts]),
-                                         np.stack([i.means for i in insts]), noise,
-                                         np.array([i.sigma for i in insts]), config)
-        return RegretCurves(label, regret, np.full(len(seeds), horizon), np.array(seeds), seconds)
+    batched = getattr(type(config), "batched_method", None)
+    if vectorised and batched is not None:
+        plays = [BanditPlay.draw(inst, horizon, make_rng(s)) for inst, s in zip(insts, seeds)]
+        method = load(batched)(plays, config, None)
+        trace = run_method(method, Budget(horizon), at=[horizon], evaluate=lambda m: {"pulls": m.output()})
+        gaps = np.stack([i.gaps for i in insts])
+        regret = np.cumsum(np.take_along_axis(gaps, trace.rows[-1]["pulls"], axis=1), axis=1)
+        return RegretCurves(label, regret, np.full(len(seeds), horizon), np.array(seeds), trace.seconds)
     runs = [run(inst, config, horizon, make_rng(s)) for inst, s in zip(insts, seeds)]
     return RegretCurves(label, np.stack([r.regret for r in runs]),
                         np.array([r.batches_used for r in runs]), np.array(seeds),
