@@ -8,8 +8,9 @@ import pytest
 from saddlepoint.cli import main
 from saddlepoint.errors import InvalidInputError
 from saddlepoint.games import make_game
-from saddlepoint.preference import random_preference_game, solve_by_name
-from saddlepoint.registry import GAMES, SOLVE_BACKENDS, SOLVERS, load
+from saddlepoint.preference import RSPOConfig, random_preference_game
+from saddlepoint.registry import GAMES, SOLVERS, load
+from saddlepoint.solvers.base import solve, solver_config
 
 GAME = "random_preference(n_responses=8,seed=3)"
 
@@ -30,7 +31,8 @@ def test_registered_as_a_preference_kind():
     assert GAMES["random_preference"].kind == "preference"
     names = {"sppo", "rspo", "inpo", "nash_md", "nash_mirror_prox", "preference_lp"}
     assert all(SOLVERS[n].kind == "preference" and SOLVERS[n].status == "works" for n in names)
-    assert load(SOLVE_BACKENDS["preference"]) is solve_by_name
+    assert load(SOLVERS["rspo"].target) is RSPOConfig
+    assert RSPOConfig.method == "saddlepoint.preference.dynamics:RSPODynamics"
     game = make_game(GAME)
     np.testing.assert_array_equal(game.preferences, random_preference_game(8, 1, seed=3).preferences)
 
@@ -88,10 +90,11 @@ def test_wrong_kind_is_one_clear_line(capsys, argv, message):
     assert code == 2 and message in err and err.count("\n") == 1
 
 
-def test_solve_by_name_refuses_other_kinds_and_is_deterministic():
+def test_generic_solve_refuses_other_kinds_and_is_deterministic():
     game = make_game(GAME)
-    with pytest.raises(InvalidInputError, match="is for matrix games, not preference games"):
-        solve_by_name(game, "hedge", iterations=10)
-    a = solve_by_name(game, "nash_md", iterations=50, seed=1)
-    b = solve_by_name(game, "nash_md", iterations=50, seed=1)
+    with pytest.raises(InvalidInputError, match="solver 'hedge' does not solve preference games"):
+        solver_config("hedge", "preference", iterations=10)
+    config = solver_config("nash_md", "preference", iterations=50)
+    a, b = solve(game, config, 1), solve(game, config, 1)
     np.testing.assert_array_equal(a.last_strategies[0], b.last_strategies[0])
+    assert solver_config("lp", "preference").algo == "preference_lp"

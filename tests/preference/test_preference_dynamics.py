@@ -14,11 +14,10 @@ from saddlepoint.preference import (
     kl_divergence,
     random_preference_game,
     regularized_equilibrium,
-    solve,
 )
 from saddlepoint.method import Budget, make_method, run
 from saddlepoint.preference.sampled import SampledSelfPlay, SampledSelfPlayConfig
-from saddlepoint.solvers.base import SolveResult
+from saddlepoint.solvers.base import SolveResult, solve
 
 
 @pytest.fixture(scope="module")

@@ -88,7 +88,7 @@ def test_inpo_loss_hand_computed_and_gradient():
 
 def test_nash_md_pg_loss():
     logp, logp_ref, p = np.array([-2.0, -4.0]), np.array([-2.5, -3.0]), np.array([0.9, 0.2])
-    loss, grad = nash_md_pg_loss(logp, logp_ref, p, beta=0.1)
+    loss, grad = nash_md_pg_loss(logp, logp_ref, p, tau=0.1)
     adv = np.array([0.4 - 0.05, -0.3 + 0.1])
     assert loss == pytest.approx(-np.mean(adv * logp))
     np.testing.assert_allclose(grad, -adv / 2)

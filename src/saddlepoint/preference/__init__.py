@@ -13,8 +13,6 @@ from saddlepoint.preference.dynamics import (
     PreferenceLPConfig,
     RSPOConfig,
     SPPOConfig,
-    solve,
-    solve_by_name,
 )
 from saddlepoint.preference.equilibrium import (
     nash_equilibrium,
@@ -76,8 +74,6 @@ __all__ = [
     "regularizer_penalty",
     "rspo_loss",
     "select_pair",
-    "solve",
-    "solve_by_name",
     "sppo_loss",
     "stack_games",
     "stationarity_residual",

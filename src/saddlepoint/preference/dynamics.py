@@ -5,7 +5,8 @@ Every dynamic is a method of :mod:`saddlepoint.method`: a frozen config per meth
 :meth:`~PreferenceDynamics.step`, read-only ``iteration`` and ``cost``, ``output()`` (a
 :class:`PolicyIterate`), ``metrics()`` (the curve's duality gaps and KL to the target
 equilibrium) and ``result(trace)`` (a :class:`~saddlepoint.solvers.base.SolveResult`);
-:func:`saddlepoint.method.run` is the loop.
+:func:`saddlepoint.method.run` is the loop and :func:`saddlepoint.solvers.base.solve` (``saddlepoint
+solve``) runs any of them.
 
 With step eta, regularisation tau and g_t = P pi_t (win rates against the current policy),
 all updates are in log space up to a per-prompt constant, each the exact minimiser of its
@@ -35,13 +36,13 @@ import numpy as np
 
 from saddlepoint.config import check_choice, check_positive, check_positive_int
 from saddlepoint.errors import InvalidInputError, SaddlepointError
-from saddlepoint.method import Budget, Trace, make_method, run
+from saddlepoint.method import Trace
 from saddlepoint.preference.equilibrium import nash_equilibrium, regularized_equilibrium
 from saddlepoint.preference.game import PreferenceGame
 from saddlepoint.preference.losses import REGULARIZERS, equivalent_regularization, penalty_derivatives
 from saddlepoint.preference.metrics import duality_gap, kl_divergence
 from saddlepoint.preference.objectives import geometric_mixture, magnetic_mirror_step, mirror_ascent
-from saddlepoint.solvers.base import SolveResult, solve_registered
+from saddlepoint.solvers.base import SolveResult
 
 __all__ = [
     "INPOConfig",
@@ -58,8 +59,6 @@ __all__ = [
     "RSPODynamics",
     "SPPOConfig",
     "SPPODynamics",
-    "solve",
-    "solve_by_name",
 ]
 
 
@@ -417,41 +416,3 @@ class PreferenceLP:
         return SolveResult(self.game.name, self.config.algo, 1, (ne,), dg / 2, dg, trace.seconds,
                            value=float(values.mean()), last_strategies=(ne,), last_exploitability=dg / 2,
                            last_nash_conv=dg, extra={"duality_gap": dg})
-
-
-def solve(
-    game: PreferenceGame,
-    config: _PreferenceConfig | PreferenceLPConfig,
-    rng: np.random.Generator | int | None = None,
-    *,
-    eval_every: int | None = None,
-    show_progress: bool | None = None,
-) -> SolveResult:
-    """Run a dynamic with :func:`saddlepoint.method.run`, evaluating ``metrics()`` every
-    ``eval_every`` iterations (log-spaced if None), and return its ``result``."""
-    if eval_every is not None:
-        check_positive_int("eval_every", eval_every)
-    method = make_method(game, config, rng)
-    iterations = getattr(config, "iterations", 1)
-    if iterations == 0:
-        return method.result(Trace((), 0.0, dict(method.cost)))
-    trace = run(method, Budget(iterations), evaluate=lambda m: m.metrics(), every=eval_every,
-                desc=config.algo, show_progress=show_progress)
-    return method.result(trace)
-
-
-def solve_by_name(
-    game: PreferenceGame,
-    algo: str,
-    *,
-    iterations: int,
-    seed: int = 0,
-    eval_every: int | None = None,
-    show_progress: bool | None = None,
-) -> SolveResult:
-    """The CLI's entry point (``registry.SOLVE_BACKENDS["preference"]``): ``algo`` is a
-    preference solver from the registry (``lp`` means ``preference_lp``), run with its default
-    config for ``iterations``; the summary has the duality gap and KL(pi*_tau || pi_T)."""
-    return solve_registered(game, algo, kind="preference", label="preference", solve=solve,
-                            iterations=iterations, seed=seed, eval_every=eval_every, show_progress=show_progress,
-                            aliases={"lp": "preference_lp"})

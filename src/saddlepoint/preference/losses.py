@@ -142,7 +142,7 @@ def inpo_loss(logp: object, logp_t: object, logp_ref: object, eta: float, tau: f
     return float(inpo_objective(logp, logp_t, logp_ref, eta, tau)), g
 
 
-def nash_md_pg_loss(logp: object, logp_ref: object, p: object, beta: float,
+def nash_md_pg_loss(logp: object, logp_ref: object, p: object, tau: float,
                     mask: object | None = None) -> tuple[float, np.ndarray]:
     """:func:`~saddlepoint.preference.objectives.nash_md_pg_objective` (Munos et al. 2024;
     Nash-MD-PG as TRL <= 1.13 implemented it) and its gradient.
@@ -151,7 +151,7 @@ def nash_md_pg_loss(logp: object, logp_ref: object, p: object, beta: float,
     marking response tokens (default: all), as TRL sums the KL term per token; or ``(B,)``
     summed log-probs, the one-token case, where the KL term is sg(l - l_ref) * l (a
     sequence-level REINFORCE estimate of grad KL). ``p`` is ``(B,)``. Returns the loss and its
-    gradient with respect to ``logp`` (shape of ``logp``): ``m (beta (l - l_ref) - (p - 1/2)) / B``.
+    gradient with respect to ``logp`` (shape of ``logp``): ``m (tau (l - l_ref) - (p - 1/2)) / B``.
     """
     logp, logp_ref = _arrays(logp, logp_ref)
     logp_ref = np.broadcast_to(logp_ref, logp.shape)
@@ -164,8 +164,8 @@ def nash_md_pg_loss(logp: object, logp_ref: object, p: object, beta: float,
     if m.shape != tok.shape or p.shape != (tok.shape[0],):
         raise InvalidInputError(f"Nash-MD needs mask of shape {tok.shape} and p of shape ({tok.shape[0]},); "
                                 f"got {m.shape} and {p.shape}")
-    grad = m * (beta * (tok - tok_ref) - (p - 0.5)[:, None]) / tok.shape[0]
-    return float(nash_md_pg_objective(tok, tok_ref, p, beta, m)), grad.reshape(logp.shape)
+    grad = m * (tau * (tok - tok_ref) - (p - 0.5)[:, None]) / tok.shape[0]
+    return float(nash_md_pg_objective(tok, tok_ref, p, tau, m)), grad.reshape(logp.shape)
 
 
 def forward_kl_sft_loss(logp_ref_samples: object) -> tuple[float, np.ndarray]:

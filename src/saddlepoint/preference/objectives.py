@@ -15,7 +15,7 @@ One name per paper symbol: ``logp`` = l_theta = log pi_theta(y | x) **summed ove
 response tokens** (RSPO notes, "Pitfalls"); ``logp_t`` = l_t of the frozen snapshot pi_t;
 ``logp_ref`` = l_ref; ``p`` = the win rate P(y > pi_t) (exact, or ``p_hat`` estimated within a
 sample); ``eta`` the step (eta = 1 / beta of SPPO's regression); ``tau`` the regularisation
-towards pi_ref; ``reg_coef`` = RSPO's lambda; ``beta`` Nash-MD-PG's KL coefficient.
+towards pi_ref (also Nash-MD-PG's KL coefficient, TRL's ``beta``); ``reg_coef`` = RSPO's lambda.
 
 Scaling: the SPPO term is **halved**, 1/2 (l - l_t - eta (p - 1/2))^2, so in the exact limit
 RSPO with reverse KL is magnetic mirror descent with tau = 2 lambda / eta
@@ -169,17 +169,18 @@ def inpo_objective(logp: Array, logp_t: Array, logp_ref: Array, eta: float, tau:
 
 
 # --------------------------------------------------------------------------- Nash-MD
-def nash_md_pg_objective(logp: Array, logp_ref: Array, p: Array, beta: float, mask: Array) -> Array:
+def nash_md_pg_objective(logp: Array, logp_ref: Array, p: Array, tau: float, mask: Array) -> Array:
     """Nash-MD policy gradient (Munos et al. 2024; Nash-MD-PG as TRL <= 1.13 implemented it):
     mean over responses y ~ pi_theta of
 
-        beta * sum_j sg(l_j - l_ref_j) * l_j  -  (p - 1/2) * sum_j l_j
+        tau * sum_j sg(l_j - l_ref_j) * l_j  -  (p - 1/2) * sum_j l_j
 
-    with ``p`` = P(y > y'), y' from the :func:`geometric_mixture` of pi_t and pi_ref, and sg =
-    stop-gradient: REINFORCE with the preference as reward (1/2 the control variate) and a KL
-    penalty estimated per token. ``logp``, ``logp_ref``, ``mask``: ``(B, T)`` per-token
-    log-probabilities and response-token mask; ``p``: ``(B,)`` -> scalar.
+    with ``p`` = P(y > y'), y' from the :func:`geometric_mixture` of pi_t and pi_ref, tau the
+    regularisation towards pi_ref (TRL's ``beta``), and sg = stop-gradient: REINFORCE with the
+    preference as reward (1/2 the control variate) and a KL penalty estimated per token.
+    ``logp``, ``logp_ref``, ``mask``: ``(B, T)`` per-token log-probabilities and response-token
+    mask; ``p``: ``(B,)`` -> scalar.
     """
-    kl_term = beta * (mask * _stop_gradient(logp - logp_ref) * logp).sum(axis=1)
+    kl_term = tau * (mask * _stop_gradient(logp - logp_ref) * logp).sum(axis=1)
     score = (p - 0.5) * (mask * logp).sum(axis=1)
     return (kl_term - score).mean()

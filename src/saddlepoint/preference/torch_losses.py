@@ -46,9 +46,9 @@ def inpo_loss(logp: torch.Tensor, logp_t: torch.Tensor, logp_ref: torch.Tensor, 
     return inpo_objective(logp, logp_t, logp_ref, eta, tau)
 
 
-def nash_md_pg_loss(logp: torch.Tensor, logp_ref: torch.Tensor, p: torch.Tensor, beta: float,
+def nash_md_pg_loss(logp: torch.Tensor, logp_ref: torch.Tensor, p: torch.Tensor, tau: float,
                     mask: torch.Tensor | None = None) -> torch.Tensor:
-    """Nash-MD-PG: mean of beta sum_j sg(l_j - l_ref_j) l_j - (p - 1/2) sum_j l_j.
+    """Nash-MD-PG: mean of tau sum_j sg(l_j - l_ref_j) l_j - (p - 1/2) sum_j l_j.
 
     ``logp``, ``logp_ref``: ``(B, T)`` per-token with ``mask`` ``(B, T)`` (default all), or
     ``(B,)`` summed; ``p``: ``(B,)`` -> scalar.
@@ -61,7 +61,7 @@ def nash_md_pg_loss(logp: torch.Tensor, logp_ref: torch.Tensor, p: torch.Tensor,
     if m.shape != tok.shape or tok_ref.shape != tok.shape or p.shape != (tok.shape[0],):
         raise InvalidInputError(f"Nash-MD needs logp_ref and mask of shape {tuple(tok.shape)} and p of shape "
                                 f"({tok.shape[0]},); got {tuple(tok_ref.shape)}, {tuple(m.shape)}, {tuple(p.shape)}")
-    return nash_md_pg_objective(tok, tok_ref, p, beta, m)
+    return nash_md_pg_objective(tok, tok_ref, p, tau, m)
 
 
 def forward_kl_sft_loss(logp_ref_samples: torch.Tensor) -> torch.Tensor:
