@@ -38,7 +38,8 @@ from saddlepoint.games import make_game
 from saddlepoint.games.extensive_form import GameTooLargeError, clear_cache, compile_game
 from saddlepoint.solvers.cfr import CFRConfig, CFRPlusConfig, CFRSolver
 from saddlepoint.solvers.efg_best_response import exploitability
-from saddlepoint.solvers.mccfr import ExternalSamplingConfig, OutcomeSamplingConfig, make_mccfr
+from saddlepoint.method import make_method
+from saddlepoint.solvers.mccfr import ExternalSamplingConfig, OutcomeSamplingConfig
 
 LOAD = os.getloadavg()
 
@@ -238,7 +239,7 @@ def bench_sampling(spec: str, algo: str, n: int, batch: int, seeds: int) -> dict
             times["cpp"].append((time.perf_counter() - t0) / n * 1e6)
             expl["cpp"].append(pyspiel.exploitability(game, solver.average_policy()))
         for key, b in (("ref", 1), ("batched", batch)):
-            ours = make_mccfr(cg, cfg(batch_size=b), np.random.default_rng(seed))
+            ours = make_method(cg, cfg(iterations=n, batch_size=b), np.random.default_rng(seed))
             t0 = time.perf_counter()
             while ours.iteration < n:
                 if b == 1:

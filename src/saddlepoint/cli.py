@@ -7,6 +7,7 @@ line and exits with status 1 (``--debug`` shows the traceback).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -153,14 +154,12 @@ def _load_game(args: argparse.Namespace) -> tuple[Any, str]:
     return game, GAMES[name].kind
 
 
-# ``--algo lp`` means the exact LP of the game's kind.
-_LP_BY_KIND = {"matrix": "lp", "efg": "sequence_form_lp", "preference": "preference_lp"}
 # Strategies go into the JSON only when small (Liar's Dice has ~24k probabilities per player).
 _MAX_PRINTED_PROBABILITIES = 2000
 
 
 def _cmd_solve(args: argparse.Namespace) -> int:
-    from saddlepoint.registry import SOLVE_BACKENDS, SOLVERS, load, lookup
+    from saddlepoint.solvers.base import solve, solver_config
 
     run = _checkpoint_run(args)
     if args.algo is None:
@@ -168,14 +167,7 @@ def _cmd_solve(args: argparse.Namespace) -> int:
     if args.iterations is None:
         args.iterations = 1000
     game, kind = _load_game(args)
-    algo = _LP_BY_KIND.get(kind, "lp") if args.algo == "lp" else args.algo
-    entry = lookup(SOLVERS, algo, "solver")
-    if entry.kind != kind:
-        names = sorted(n for n, e in SOLVERS.items() if e.kind == kind and e.target)
-        raise InvalidInputError(f"solver {args.algo!r} does not solve {kind} games; choose from: {', '.join(names)}")
-    backend = SOLVE_BACKENDS.get(kind)
-    if backend is None:
-        raise InvalidInputError(f"no solver backend for {kind} games yet")
+    config = solver_config(args.algo, kind, iterations=args.iterations)
     options: dict[str, Any] = {}
     if run is not None:
         if kind != "efg":
@@ -183,11 +175,11 @@ def _cmd_solve(args: argparse.Namespace) -> int:
         options = {"checkpoint": run.path / "checkpoint.npz", "checkpoint_every": args.checkpoint_every,
                    "resume": run.path / "checkpoint.npz" if args.resume is not None else None}
     if args.batch_size is not None:
-        if kind != "efg":
-            raise InvalidInputError("--batch-size applies to extensive-form MCCFR solvers only")
-        options["batch_size"] = args.batch_size
-    result = load(backend)(game, algo, iterations=args.iterations, seed=args.seed,
-                           eval_every=args.eval_every, show_progress=None if not args.json else False, **options)
+        if not hasattr(config, "batch_size"):
+            raise InvalidInputError(f"--batch-size applies to extensive-form MCCFR solvers only, not {args.algo!r}")
+        config = dataclasses.replace(config, batch_size=args.batch_size)
+    result = solve(game, config, args.seed, eval_every=args.eval_every,
+                   show_progress=None if not args.json else False, **options)
     small = sum(np.size(s) for s in result.strategies) <= _MAX_PRINTED_PROBABILITIES
     summary = result.summary(include_strategies=small)
     if small and result.last_strategies is not None:  # last-iterate methods: the policy they end at

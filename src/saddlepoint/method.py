@@ -11,7 +11,9 @@ problem such as a game, a config dataclass, a ``numpy.random.Generator``) that o
   array that a later step mutates.
 
 It may also offer ``advance(n) -> int`` (take up to ``n`` iterations at once, return how
-many) where batching iterations pays.
+many) where batching iterations pays (a sampler whose unit of work is a whole batched pass
+may take more, never cutting a pass), and ``done`` (read-only, True once the method has
+finished: converged, or a budget of its own config spent; :func:`run` then stops).
 
 **Registration lives with the config.** A method's config is a frozen dataclass with two
 class variables: ``algo`` (its registered name, the key in :data:`saddlepoint.registry.SOLVERS`
@@ -130,6 +132,7 @@ def run(
     every: float | None = None,
     points: int = 50,
     at: list[float] | None = None,
+    every_step: int | None = None,
     stop: Callable[[dict[str, Any]], bool] | None = None,
     desc: str | None = None,
     show_progress: bool | None = None,
@@ -139,8 +142,10 @@ def run(
     ``evaluate(method)`` runs at each point of :func:`evaluation_points` on the budget's axis
     (``every`` apart, else ``points`` log-spaced; or exactly the points ``at``), the first time
     the method's cost reaches it (a step that crosses several points evaluates once); the last
-    row is at the end of the run. ``stop(row)`` returning True ends the run after that row.
-    A progress bar on a terminal follows the budget's axis.
+    row is at the end of the run. With ``every_step`` the rows are instead after every that
+    many steps (for methods whose step ends with an evaluation anyway, e.g. a double-oracle
+    window). ``stop(row)`` returning True ends the run after that row, and so does the
+    method's ``done`` turning True (after a row there). A progress bar on a terminal follows the budget's axis.
     """
     if not isinstance(budget, Budget):
         budget = Budget(budget)
@@ -149,6 +154,8 @@ def run(
     marks = sorted(float(v) for v in at) if at is not None else evaluation_points(limit, every=every, points=points, integer=integer)
     if at is not None and any(not 0 < v <= limit for v in marks):
         raise InvalidInputError(f"evaluation points must lie in (0, {limit:g}], got {at}")
+    if every_step is not None and (isinstance(every_step, bool) or not isinstance(every_step, int) or every_step < 1):
+        raise InvalidInputError(f"every_step must be a positive integer, got {every_step!r}")
     advance = getattr(method, "advance", None) if axis == "iterations" else None
     evaluate = evaluate or (lambda m: {})
     rows: list[dict[str, Any]] = []
@@ -165,13 +172,17 @@ def run(
                 bar.update(now - done)
                 done = now
 
-        i = 0
-        while spent < limit:
+        i, steps = 0, 0
+        finished = bool(getattr(method, "done", False))
+        while spent < limit and not finished:
             while i < len(marks) and marks[i] <= spent:
                 i += 1
-            target = marks[i] if i < len(marks) else limit
-            while spent < target:
-                if advance is not None:
+            target = marks[i] if i < len(marks) and every_step is None else limit
+            while spent < target and not finished:
+                if every_step is not None:
+                    method.step()
+                    steps += 1
+                elif advance is not None:
                     advance(int(target - spent))
                 else:
                     method.step()
@@ -180,6 +191,9 @@ def run(
                     raise InvalidInputError(f"{type(method).__name__}'s {axis!r} did not grow in a step; "
                                             f"a budget on it would never be spent")
                 tick(spent)
+                finished = bool(getattr(method, "done", False))
+                if every_step is not None and steps % every_step == 0:
+                    break
             t0 = time.perf_counter()
             row = {"iteration": method.iteration,
                    **{k: v for k, v in method.cost.items() if k != "iterations"},
@@ -187,7 +201,7 @@ def run(
             eval_seconds += time.perf_counter() - t0
             row["seconds"] = time.perf_counter() - start - eval_seconds
             rows.append(row)
-            if stop is not None and stop(row):
+            if (stop is not None and stop(row)) or finished:
                 stopped = spent < limit
                 break
     return Trace(tuple(rows), time.perf_counter() - start - eval_seconds, dict(method.cost), stopped)

@@ -47,7 +47,9 @@ GAMES: dict[str, Entry] = {
                                "Preference game P = 1/2 + A, pi_ref ~ Dir(1); params n_responses, n_prompts, seed"),
 }
 
-# Solvers, per game kind. ``kind`` must match the game's kind.
+# Solvers: configs whose ``method`` class variable names the method class (saddlepoint.method);
+# ``kind`` lists the game kinds each solves (comma-separated). ``saddlepoint solve`` runs any of
+# them through ``saddlepoint.solvers.base.solve``.
 SOLVERS: dict[str, Entry] = {
     "lp": Entry("saddlepoint.solvers.matrix:LPConfig", "matrix", "works",
                 "Exact equilibrium and value by linear programming (HiGHS)"),
@@ -73,24 +75,24 @@ SOLVERS: dict[str, Entry] = {
                            "Outcome-sampling MCCFR"),
     "sequence_form_lp": Entry("saddlepoint.solvers.sequence_form_lp:SequenceFormLPConfig", "efg",
                               "works", "Exact EFG equilibrium by the sequence-form LP (HiGHS)"),
-    "adado": Entry("saddlepoint.solvers.double_oracle:AdaDOConfig", "efg", "works",
+    "adado": Entry("saddlepoint.solvers.double_oracle.rmdo:AdaDOConfig", "efg", "works",
                    "Adaptive double oracle (AdaDO), CFR+ inside"),
-    "xdo": Entry("saddlepoint.solvers.double_oracle:XDOConfig", "efg", "works",
+    "xdo": Entry("saddlepoint.solvers.double_oracle.rmdo:XDOConfig", "efg", "works",
                  "Extensive-form double oracle (XDO), CFR+ inside"),
-    "xodo": Entry("saddlepoint.solvers.double_oracle:XODOConfig", "efg", "works",
+    "xodo": Entry("saddlepoint.solvers.double_oracle.rmdo:XODOConfig", "efg", "works",
                   "XODO: best responses after every CFR+ iteration"),
-    "pdo": Entry("saddlepoint.solvers.double_oracle:PDOConfig", "efg", "works",
+    "pdo": Entry("saddlepoint.solvers.double_oracle.rmdo:PDOConfig", "efg", "works",
                  "Periodic double oracle (fixed window of CFR+ iterations)"),
-    "adado_stochastic": Entry("saddlepoint.solvers.double_oracle:AdaDOStochasticConfig", "efg", "works",
+    "adado_stochastic": Entry("saddlepoint.solvers.double_oracle.rmdo:AdaDOStochasticConfig", "efg", "works",
                               "Stochastic AdaDO (SADO): outcome-sampling MCCFR inside"),
-    "pdo_stochastic": Entry("saddlepoint.solvers.double_oracle:PDOStochasticConfig", "efg", "works",
+    "pdo_stochastic": Entry("saddlepoint.solvers.double_oracle.rmdo:PDOStochasticConfig", "efg", "works",
                             "Stochastic PDO (SPDO): outcome-sampling MCCFR inside"),
-    "psro": Entry("saddlepoint.solvers.double_oracle:PSROConfig", "efg", "works",
+    "psro": Entry("saddlepoint.solvers.double_oracle.psro:PSROConfig", "efg", "works",
                   "PSRO with an exact meta-game and an LP Nash meta-solver"),
-    "do": Entry("saddlepoint.solvers.double_oracle:DOConfig", "efg", "works",
-                "Normal-form double oracle over an EFG's pure strategies (= exact PSRO)"),
-    "double_oracle": Entry("saddlepoint.solvers.double_oracle:DoubleOracleConfig", "matrix", "works",
-                           "Double oracle on a zero-sum matrix game (LP on restricted games)"),
+    "do": Entry("saddlepoint.solvers.double_oracle.matrix_do:DOConfig", "matrix,efg", "works",
+                "Double oracle: LP on restricted matrix games; on an EFG over its pure strategies (= exact PSRO)"),
+    "double_oracle": Entry("saddlepoint.solvers.double_oracle.matrix_do:DoubleOracleConfig", "matrix,efg", "works",
+                           "Double oracle (as `do`, stopping at NashConv <= 1e-12)"),
     "sppo": Entry("saddlepoint.preference.dynamics:SPPOConfig", "preference", "works",
                   "SPPO, exact tabular limit (multiplicative weights), eta = 1"),
     "rspo": Entry("saddlepoint.preference.dynamics:RSPOConfig", "preference", "works",
@@ -103,14 +105,6 @@ SOLVERS: dict[str, Entry] = {
                               "Nash mirror prox (extragradient, magnetic MD steps), eta = 1, tau = 0.05"),
     "preference_lp": Entry("saddlepoint.preference.dynamics:PreferenceLPConfig", "preference", "works",
                            "Nash equilibrium of a preference game by LP per prompt (value 1/2)"),
-}
-
-# How ``saddlepoint solve`` runs a solver on a game of each kind: a function
-# ``solve_by_name(game, algo, *, iterations, seed, eval_every, show_progress) -> SolveResult``.
-SOLVE_BACKENDS: dict[str, str] = {
-    "matrix": "saddlepoint.solvers.matrix:solve_by_name",
-    "efg": "saddlepoint.solvers.efg:solve_by_name",
-    "preference": "saddlepoint.preference.dynamics:solve_by_name",
 }
 
 # Bayesian optimisation: name -> method config (its ``method`` class variable names the class;

@@ -12,7 +12,7 @@ from saddlepoint.errors import InvalidInputError, MissingExtraError, require
 from saddlepoint.registry import EXPERIMENTS, GAMES, SOLVERS, load, parse_game_string
 from saddlepoint.results import ClaimCheck, RunDir, to_jsonable
 from saddlepoint.rng import make_rng
-from saddlepoint.solvers.base import eval_schedule
+from saddlepoint.method import evaluation_points
 
 
 def test_import_loads_no_heavy_packages():
@@ -88,8 +88,8 @@ def test_run_directory_round_trip(tmp_path):
     assert RunDir.open(run.path).path == run.path
 
 
-def test_eval_schedule():
-    assert eval_schedule(10, 3) == {3, 6, 9, 10}
-    sched = eval_schedule(1000, None, points=20)
+def test_evaluation_points_of_the_solvers_curves():
+    assert evaluation_points(10, every=3) == [3, 6, 9, 10]
+    sched = evaluation_points(1000, points=20)
     assert 1 in sched and 1000 in sched and len(sched) <= 21
-    assert eval_schedule(0, None) == set()
+    assert evaluation_points(0) == []

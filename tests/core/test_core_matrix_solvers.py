@@ -11,9 +11,10 @@ from hypothesis import strategies as st
 from saddlepoint.config import from_dict
 from saddlepoint.errors import InvalidInputError
 from saddlepoint.games.normal_form import biased_rps, random_zero_sum, rock_paper_scissors, shapley
+from saddlepoint.method import make_method
 from saddlepoint.solvers.matrix import (
     ExtragradientConfig, FictitiousPlayConfig, HedgeConfig, LPConfig, OptimisticHedgeConfig,
-    RegretMatchingConfig, RegretMatchingPlusConfig, iterate, make_dynamics, regret_matching_strategy, solve,
+    RegretMatchingConfig, RegretMatchingPlusConfig, regret_matching_strategy, solve,
 )
 
 RANDOM_GAMES = [random_zero_sum(10, 10, seed) for seed in range(3)]
@@ -21,6 +22,14 @@ FAST_BUDGETS = [(RegretMatchingPlusConfig, 3_000), (OptimisticHedgeConfig, 6_000
                 (FictitiousPlayConfig, 3_000_000)]  # fictitious play skips whole phases: ~2 s
 SLOW_BUDGETS = [(RegretMatchingConfig, 300_000), (HedgeConfig, 2_000_000)]
 ALL_CONFIGS = [c for c, _ in FAST_BUDGETS + SLOW_BUDGETS]
+
+
+def iterate(game, config, seed):
+    """The method's snapshot after each of ``config.iterations`` steps."""
+    method = make_method(game, config, seed)
+    for _ in range(config.iterations):
+        method.step()
+        yield method.snapshot()
 
 
 def test_regret_matching_strategy_by_hand():
@@ -59,8 +68,8 @@ def test_optimistic_and_extragradient_last_iterates_converge_where_hedge_cycles(
 @given(st.integers(0, 10_000), st.integers(1, 8), st.integers(1, 8), st.sampled_from(["uniform", "random"]))
 def test_fictitious_play_phase_skipping_equals_stepping(seed, m, n, init):
     game = random_zero_sum(m, n, seed)
-    stepped = make_dynamics(game, FictitiousPlayConfig(init=init), seed)
-    skipped = make_dynamics(game, FictitiousPlayConfig(init=init), seed)
+    stepped = make_method(game, FictitiousPlayConfig(init=init), seed)
+    skipped = make_method(game, FictitiousPlayConfig(init=init), seed)
     for _ in range(3000):
         stepped.step()
     while skipped.iteration < 3000:
@@ -99,7 +108,7 @@ def test_iterate_matches_solve_and_snapshots_are_copies(config_cls):
     assert [it.iteration for it in its] == list(range(1, 51))
     res = solve(game, config_cls(iterations=50), 0)
     assert np.allclose(its[-1].average[0], res.strategies[0]) and np.allclose(its[-1].last[1], res.last_strategies[1])
-    dyn = make_dynamics(game, config_cls(iterations=5), 0)
+    dyn = make_method(game, config_cls(iterations=5), 0)
     dyn.step()
     x_before, _ = dyn.last()
     x_before[:] = -1.0

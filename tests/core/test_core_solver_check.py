@@ -15,8 +15,9 @@ GAME_OF_KIND = {"matrix": "biased_rps", "efg": "kuhn_poker", "preference": "rand
 
 @pytest.mark.parametrize("algo", sorted(n for n, e in SOLVERS.items() if e.target))
 def test_every_registered_solver_passes(algo):
-    summary = check_solver(GAME_OF_KIND[SOLVERS[algo].kind], algo, iterations=30, seed=3)
-    assert np.isfinite(summary["exploitability"])
+    for kind in SOLVERS[algo].kind.split(","):
+        summary = check_solver(GAME_OF_KIND[kind], algo, iterations=30, seed=3)
+        assert np.isfinite(summary["exploitability"])
 
 
 def test_an_invalid_strategy_fails():
@@ -30,15 +31,17 @@ def test_an_invalid_strategy_fails():
 
 
 def test_a_nondeterministic_solver_fails(monkeypatch):
-    from saddlepoint.solvers import matrix
+    import dataclasses
 
-    real = matrix.solve_by_name
+    from saddlepoint.solvers import base
+
+    real = base.solve
     calls = {"n": 0}
 
-    def drifting(game, algo, **kw):
-        calls["n"] += 1
-        return real(game, algo, **{**kw, "iterations": kw["iterations"] + calls["n"]})  # drifts between calls
+    def drifting(game, config, rng, **kw):
+        calls["n"] += 1  # drifts between calls
+        return real(game, dataclasses.replace(config, iterations=config.iterations + calls["n"]), rng, **kw)
 
-    monkeypatch.setattr(matrix, "solve_by_name", drifting)
+    monkeypatch.setattr(base, "solve", drifting)
     with pytest.raises(SolverCheckError, match="same seed returned different strategies"):
         check_solver("random_zero_sum(m=4,n=4,seed=0)", "fictitious_play", iterations=20)

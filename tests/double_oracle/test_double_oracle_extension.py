@@ -48,7 +48,10 @@ def test_rmdo_uses_the_extension_by_default_and_it_changes_the_first_exploitabil
     rows = {}
     for ext in ("uniform_all", "allowed"):
         loop = RMDO(kuhn, AdaDOConfig(iterations=10**9, max_nodes=200_000, unreachable=ext), np.random.default_rng(0))
-        rows[ext] = [loop.step() for _ in range(3)]
+        rows[ext] = []
+        for _ in range(3):
+            loop.step()
+            rows[ext].append(loop.metrics())
     assert rows["uniform_all"][0]["exploitability"] != pytest.approx(rows["allowed"][0]["exploitability"])
     # after one CFR+ iteration the extended output plays like the uniform policy (notes: e = 0.458333)
     assert rows["uniform_all"][0]["exploitability"] == pytest.approx(0.458333, abs=1e-5)

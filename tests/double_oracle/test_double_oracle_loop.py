@@ -25,17 +25,23 @@ from saddlepoint.solvers.double_oracle import (
     restricted_actions,
     restricted_game_size,
     sado_window,
-    solve,
 )
 from saddlepoint.solvers.efg_best_response import (
     best_response,
     best_response_nodes,
     realization_plan,
 )
+from saddlepoint.solvers.efg import solve
 from saddlepoint.solvers.mccfr import OutcomeSamplingConfig, OutcomeSamplingMCCFR
 
 DETERMINISTIC = (XDOConfig, XODOConfig, PDOConfig, AdaDOConfig)
 ALL_RMDO = DETERMINISTIC + (AdaDOStochasticConfig, PDOStochasticConfig)
+
+
+def window(loop):
+    """One step of a double-oracle loop and its row (as a curve has it)."""
+    loop.step()
+    return {"iteration": loop.iteration, "nodes_visited": loop.nodes_visited, **loop.metrics()}
 
 
 def full_masks(cg):
@@ -82,7 +88,7 @@ def test_restricted_game_only_grows(kuhn_cg, leduc_cg, cls):
         prev = loop.masks
         sizes = []
         while not loop.exhausted:
-            row = loop.step()
+            row = window(loop)
             now = loop.masks
             for p in (0, 1):
                 assert np.all(now[p] >= prev[p])  # A_j(I) ⊆ A_{j+1}(I)
@@ -109,14 +115,14 @@ def test_full_restricted_game_reduces_to_cfr_plus(leduc_cg, cls):
 def test_full_restricted_xdo_window_is_a_cold_cfr_plus_run(kuhn_cg):
     loop = RMDO(kuhn_cg, XDOConfig(iterations=10_000, epsilon0=1e-3), np.random.default_rng(0),
                 masks=full_masks(kuhn_cg))
-    row = loop.step()
+    row = window(loop)
     ref = CFRSolver(kuhn_cg, CFRPlusConfig())
     for _ in range(row["window_length"]):
         ref.step()
     assert (row["window_length"] - 1) % 50 == 0  # stops at a check
     assert ref.exploitability(restricted=True) < 1e-3
     np.testing.assert_allclose(loop.output_plans()[0], ref.average_plans()[0], atol=1e-12)
-    row2 = loop.step()  # rebuilt cold: the same window again, and the threshold has halved
+    row2 = window(loop)  # rebuilt cold: the same window again, and the threshold has halved
     assert row2["window_length"] >= row["window_length"] and loop.epsilon == pytest.approx(2.5e-4)
 
 
@@ -147,7 +153,7 @@ def test_nodes_counted_as_cfr_pass_plus_best_responses(kuhn_cg):
     # One XODO window on full Kuhn: CFR+ iteration (2 passes x 57 edges) + two best responses
     # against fully mixed averages (58 histories each).
     loop = RMDO(kuhn_cg, XODOConfig(iterations=1), np.random.default_rng(0), masks=full_masks(kuhn_cg))
-    row = loop.step()
+    row = window(loop)
     assert row["nodes_visited"] == 114 + 2 * 58
 
 
@@ -244,8 +250,17 @@ def test_bad_configs_name_the_field():
         PSROConfig(iterations=0)
 
 
+def test_a_preset_refuses_another_window_rule():
+    # AdaDO with a fixed window would silently be PDO: each preset keeps its own rule
+    with pytest.raises(InvalidInputError, match="adaptive"):
+        AdaDOConfig(window="fixed")
+    with pytest.raises(InvalidInputError, match="exploitability"):
+        XDOConfig(window="adaptive")
+    assert AdaDOConfig(inner="cfr").window == "adaptive"
+
+
 def test_psro_pair_counts_match_brute_force(kuhn_cg):
-    from saddlepoint.solvers.double_oracle import _pair_counts
+    from saddlepoint.solvers.double_oracle.psro import _pair_counts
 
     w = _pair_counts(kuhn_cg)
     x0, x1 = list(pure_plans(kuhn_cg, 0))[5], list(pure_plans(kuhn_cg, 1))[17]

@@ -11,8 +11,10 @@ import pytest
 from saddlepoint.errors import InvalidInputError
 from saddlepoint.games import make_game
 from saddlepoint.solvers.cfr import CFRPlusConfig, CFRSolver
-from saddlepoint.solvers.efg import CONFIGS, load_checkpoint, solve
-from saddlepoint.solvers.mccfr import ExternalSamplingConfig, OutcomeSamplingConfig, make_mccfr
+from saddlepoint.method import make_method
+from saddlepoint.registry import SOLVERS, load
+from saddlepoint.solvers.efg import load_checkpoint, solve
+from saddlepoint.solvers.mccfr import ExternalSamplingConfig, OutcomeSamplingConfig
 
 ALGOS = {"cfr_plus": {}, "dcfr": {}, "mccfr_external": {}, "mccfr_outcome": {"epsilon": 0.4},
          "mccfr_outcome-batched": {"batch_size": 8}, "mccfr_external-batched": {"batch_size": 8}}
@@ -29,7 +31,7 @@ def _same(a, b):
 @pytest.mark.parametrize("algo", sorted(ALGOS))
 def test_resume_equals_uninterrupted(tmp_path, algo):
     game = make_game("leduc_poker")
-    config = CONFIGS[algo.split("-")[0]]
+    config = load(SOLVERS[algo.split("-")[0]].target)
     short = config(iterations=40, **ALGOS[algo])
     full = config(iterations=100, **ALGOS[algo])
     whole = solve(game, full, 5, eval_every=20)
@@ -72,7 +74,7 @@ def test_killed_solve_loses_at_most_n_iterations(tmp_path, monkeypatch):
                                     ExternalSamplingConfig(batch_size=4), OutcomeSamplingConfig(batch_size=4)])
 def test_state_dict_round_trip(leduc, config):
     make = (lambda: CFRSolver(leduc, config)) if isinstance(config, CFRPlusConfig) else (
-        lambda: make_mccfr(leduc, config, np.random.default_rng(1)))
+        lambda: make_method(leduc, config, np.random.default_rng(1)))
     a, b = make(), make()
     for _ in range(30):
         a.step()
@@ -89,7 +91,7 @@ def test_resume_rejects_a_different_run(tmp_path, kuhn, leduc):
     with pytest.raises(InvalidInputError, match="game"):
         solve(leduc, CFRPlusConfig(iterations=20), resume=path)
     with pytest.raises(InvalidInputError, match="solver"):
-        solve(kuhn, CONFIGS["cfr"](iterations=20), resume=path)
+        solve(kuhn, load(SOLVERS["cfr"].target)(iterations=20), resume=path)
     with pytest.raises(InvalidInputError, match="past iterations"):
         solve(kuhn, CFRPlusConfig(iterations=5), resume=path)
     with pytest.raises(InvalidInputError, match="no checkpoint"):
@@ -97,7 +99,7 @@ def test_resume_rejects_a_different_run(tmp_path, kuhn, leduc):
     with pytest.raises(InvalidInputError, match="checkpoint_every"):
         solve(kuhn, CFRPlusConfig(iterations=20), checkpoint_every=0, checkpoint=path)
     with pytest.raises(InvalidInputError, match="supported"):
-        solve(kuhn, CONFIGS["sequence_form_lp"](), checkpoint=path)
+        solve(kuhn, load(SOLVERS["sequence_form_lp"].target)(), checkpoint=path)
 
 
 def _cli(*args):

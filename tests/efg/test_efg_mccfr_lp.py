@@ -1,16 +1,19 @@
 """MCCFR (seed-robust upper bounds, determinism) and the sequence-form LP (exact values)."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from saddlepoint.errors import InvalidInputError
+from saddlepoint.method import make_method
 from saddlepoint.solvers.efg_best_response import exploitability_behaviour
-from saddlepoint.solvers.mccfr import ExternalSamplingConfig, OutcomeSamplingConfig, make_mccfr
+from saddlepoint.solvers.mccfr import ExternalSamplingConfig, OutcomeSamplingConfig
 from saddlepoint.solvers.sequence_form_lp import solve_sequence_form_lp
 
 
 def _run(cg, config, seed, iterations):
-    solver = make_mccfr(cg, config, np.random.default_rng(seed))
+    solver = make_method(cg, config, np.random.default_rng(seed))
     for _ in range(iterations):
         solver.step()
     return solver
@@ -59,7 +62,7 @@ def test_batched_leduc_matches_openspiel_at_equal_iterations(leduc, seed):
 
 
 def _run_batched(cg, config, seed, iterations):
-    solver = make_mccfr(cg, config, np.random.default_rng(seed))
+    solver = make_method(cg, dataclasses.replace(config, iterations=iterations), np.random.default_rng(seed))
     while solver.iteration < iterations:
         solver.advance(iterations - solver.iteration)
     return solver

@@ -10,7 +10,8 @@ from saddlepoint.games.extensive_form import compile_game
 from saddlepoint.games.openspiel import load_openspiel_game, to_openspiel_policy
 from saddlepoint.solvers.cfr import CFRConfig, CFRPlusConfig, CFRSolver
 from saddlepoint.solvers.efg_best_response import exploitability_behaviour, uniform_behaviour
-from saddlepoint.solvers.mccfr import ExternalSamplingConfig, make_mccfr
+from saddlepoint.method import make_method
+from saddlepoint.solvers.mccfr import ExternalSamplingConfig
 
 
 def _openspiel_exploitability(game, cg, behaviour):
@@ -29,7 +30,7 @@ def test_exploitability_matches_openspiel(name):
     for _ in range(30):
         solver.step()
     policies += [solver.average_behaviour(), solver.current_behaviour()]
-    mc = make_mccfr(cg, ExternalSamplingConfig(), np.random.default_rng(0))
+    mc = make_method(cg, ExternalSamplingConfig(), np.random.default_rng(0))
     for _ in range(200):
         mc.step()
     policies.append(mc.average_behaviour())

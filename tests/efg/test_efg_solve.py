@@ -1,4 +1,5 @@
-"""The one-call API and the CLI backend: result records, curves, names, determinism."""
+"""The one-call API on extensive-form games (the CLI's path): result records, curves, names,
+determinism."""
 
 import json
 import subprocess
@@ -9,9 +10,14 @@ import pytest
 
 from saddlepoint.errors import InvalidInputError
 from saddlepoint.games import make_game
-from saddlepoint.registry import GAMES, SOLVE_BACKENDS, SOLVERS, load
+from saddlepoint.registry import GAMES, SOLVERS, load
+from saddlepoint.solvers.base import solver_config
 from saddlepoint.solvers.cfr import CFRPlusConfig
-from saddlepoint.solvers.efg import CONFIGS, solve, solve_by_name
+from saddlepoint.solvers.efg import solve
+
+
+def solve_by_name(game, algo, *, iterations, seed=0, eval_every=None):
+    return solve(game, solver_config(algo, "efg", iterations=iterations), seed, eval_every=eval_every)
 
 
 def test_registry_entries_load():
@@ -19,10 +25,9 @@ def test_registry_entries_load():
         if entry.kind == "efg":
             assert entry.status == "works" and callable(load(entry.target))
     for name, entry in SOLVERS.items():
-        if entry.kind == "efg" and entry.target is not None:
-            assert load(entry.target).algo == name
-            assert CONFIGS[name] is load(entry.target)
-    assert load(SOLVE_BACKENDS["efg"]) is solve_by_name
+        if "efg" in entry.kind.split(",") and entry.target is not None:
+            config_cls = load(entry.target)
+            assert config_cls.algo == name and callable(load(config_cls.method))
 
 
 def test_solve_by_name_result_and_curve():
@@ -44,7 +49,7 @@ def test_solve_by_name_result_and_curve():
 def test_lp_alias_and_kind_check():
     res = solve_by_name(make_game("kuhn_poker"), "lp", iterations=1)
     assert res.algo == "sequence_form_lp" and res.exploitability < 1e-9
-    with pytest.raises(InvalidInputError, match="matrix games"):
+    with pytest.raises(InvalidInputError, match="does not solve efg games"):
         solve_by_name(make_game("kuhn_poker"), "hedge", iterations=10)
     with pytest.raises(InvalidInputError, match="unknown solver"):
         solve_by_name(make_game("kuhn_poker"), "nope", iterations=10)

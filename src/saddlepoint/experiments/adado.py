@@ -36,7 +36,6 @@ import dataclasses
 import functools
 import itertools
 import math
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,10 +48,9 @@ from saddlepoint.games import zoo
 from saddlepoint.games.extensive_form import CompiledGame, compile_game
 from saddlepoint.plotting import plot_series
 from saddlepoint.results import ClaimCheck, Fact, RunDir
-from saddlepoint.solvers.cfr import CFRConfig, CFRPlusConfig, CFRSolver, DCFRConfig, LinearCFRConfig
+from saddlepoint.method import Budget, make_method, run
+from saddlepoint.solvers.cfr import CFRConfig, CFRPlusConfig, DCFRConfig, LinearCFRConfig
 from saddlepoint.solvers.double_oracle import (
-    PSRO,
-    RMDO,
     AdaDOConfig,
     AdaDOStochasticConfig,
     PDOConfig,
@@ -61,7 +59,7 @@ from saddlepoint.solvers.double_oracle import (
     XODOConfig,
 )
 from saddlepoint.solvers.efg_best_response import behaviour_from_weights
-from saddlepoint.solvers.mccfr import OutcomeSamplingConfig, OutcomeSamplingMCCFR
+from saddlepoint.solvers.mccfr import OutcomeSamplingConfig
 
 THRESHOLDS = (0.5, 0.2, 0.09, 0.02, 0.005, 1e-3, 3e-4)
 """Exploitability thresholds of the nodes-to-threshold table (the paper's grid plus 1e-3)."""
@@ -134,44 +132,41 @@ def _behaviour_of_plans(cg: CompiledGame, plans: tuple[np.ndarray, np.ndarray]) 
 
 def _run_double_oracle(cg: CompiledGame, algo: str, budget: int, seed: int,
                        psro_iterations: int) -> tuple[list[dict], dict[str, float]]:
-    """The curve (one row per window) and the support of the first output with e < 1e-3."""
-    if algo == "psro":
-        loop: Any = PSRO(cg, PSROConfig(iterations=psro_iterations, max_nodes=budget))
-    else:
-        loop = RMDO(cg, dataclasses.replace(RMDO_ARMS[algo], iterations=10**9, max_nodes=budget),
-                    np.random.default_rng(seed))
-    rows, start, supp = [], time.perf_counter(), {}
-    while not loop.exhausted:
-        row = loop.step()
-        rows.append({k: row[k] for k in ("nodes_visited", "exploitability", "restricted_actions", "window")}
-                    | {"expansions": row.get("expansions", row.get("population")), "seconds": time.perf_counter() - start})
+    """The curve (one row per window, until the node budget is spent or PSRO converges) and
+    the support of the first output with e < 1e-3."""
+    config = (PSROConfig(iterations=psro_iterations, max_nodes=budget) if algo == "psro"
+              else dataclasses.replace(RMDO_ARMS[algo], iterations=None, max_nodes=budget))
+    method = make_method(cg, config, np.random.default_rng(seed))
+    supp: dict[str, float] = {}
+
+    def evaluate(m: Any) -> dict[str, Any]:
+        row = m.metrics()
         if not supp and row["exploitability"] < 1e-3:
-            supp = support(cg, _behaviour_of_plans(cg, loop.output_plans()))
-    return rows, supp
+            supp.update(support(cg, _behaviour_of_plans(cg, m.output_plans())))
+        return {k: row[k] for k in ("exploitability", "restricted_actions", "window")} | {
+            "expansions": row.get("expansions", row.get("population"))}
+
+    trace = run(method, Budget(budget, "nodes_visited"), evaluate=evaluate, every_step=1, show_progress=False)
+    return [{k: r[k] for k in ("nodes_visited", "exploitability", "restricted_actions", "window", "expansions",
+                              "seconds")} for r in trace.rows], supp
 
 
 def _run_baseline(cg: CompiledGame, algo: str, budget: int, seed: int,
                   points: int) -> tuple[list[dict], dict[str, float]]:
     """The curve at log-spaced node counts and the support of the first average with e < 1e-3."""
-    if algo == "mccfr_outcome":
-        solver: Any = OutcomeSamplingMCCFR(cg, OutcomeSamplingConfig(), np.random.default_rng(seed))
-    else:
-        solver = CFRSolver(cg, _CFR[algo]())
-    marks = iter(np.geomspace(max(budget / 1e4, 10), budget, points))
-    mark = next(marks)
-    rows, start, spent, supp = [], time.perf_counter(), 0.0, {}
-    while solver.nodes_visited < budget:
-        solver.step()
-        if solver.nodes_visited >= mark or solver.nodes_visited >= budget:
-            t0 = time.perf_counter()
-            e = solver.exploitability()
-            rows.append({"nodes_visited": solver.nodes_visited, "exploitability": e, "seconds": t0 - start - spent})
-            if not supp and e < 1e-3:
-                supp = support(cg, _behaviour_of_plans(cg, solver.average_plans()))
-            spent += time.perf_counter() - t0
-            while mark <= solver.nodes_visited:
-                mark = next(marks, math.inf)
-    return rows, supp
+    config = OutcomeSamplingConfig() if algo == "mccfr_outcome" else _CFR[algo]()
+    method = make_method(cg, config, np.random.default_rng(seed))
+    supp: dict[str, float] = {}
+
+    def evaluate(m: Any) -> dict[str, float]:
+        e = m.metrics()["exploitability"]
+        if not supp and e < 1e-3:
+            supp.update(support(cg, _behaviour_of_plans(cg, m.average_plans())))
+        return {"exploitability": e}
+
+    marks = np.geomspace(max(budget / 1e4, 10), budget, points).tolist()
+    trace = run(method, Budget(budget, "nodes_visited"), evaluate=evaluate, at=marks, show_progress=False)
+    return [{k: r[k] for k in ("nodes_visited", "exploitability", "seconds")} for r in trace.rows], supp
 
 
 # --------------------------------------------------------------------------- analysis

@@ -19,10 +19,11 @@ from saddlepoint.experiments.report import markdown_table
 from saddlepoint.games.normal_form import NormalFormGame, biased_rps, random_zero_sum
 from saddlepoint.plotting import aggregate, plot_series
 from saddlepoint.results import ClaimCheck, RunDir
+from saddlepoint.solvers.base import solve
 from saddlepoint.solvers.lp import solve_zero_sum
 from saddlepoint.solvers.matrix import (
     ExtragradientConfig, FictitiousPlayConfig, HedgeConfig, OptimisticHedgeConfig,
-    RegretMatchingConfig, RegretMatchingPlusConfig, solve,
+    RegretMatchingConfig, RegretMatchingPlusConfig,
 )
 
 SOLVERS = {c.algo: c for c in (RegretMatchingConfig, RegretMatchingPlusConfig, HedgeConfig, OptimisticHedgeConfig,

@@ -18,9 +18,6 @@ from saddlepoint.plotting import aggregate, plot_series
 from saddlepoint.results import RunDir
 
 # ``--algo lp`` means the exact LP of the game's kind (as in ``saddlepoint solve``).
-LP_BY_KIND = {"matrix": "lp", "efg": "sequence_form_lp", "preference": "preference_lp"}
-
-
 @dataclass(frozen=True, kw_only=True)
 class SweepPreset(Preset):
     """The grid of a sweep."""
@@ -55,14 +52,9 @@ def game_kind(game: str) -> str:
 
 def resolve_algo(algo: str, kind: str) -> str:
     """The registered solver ``algo`` means on a game of ``kind``; one clear error if none."""
-    from saddlepoint.registry import SOLVERS, lookup
+    from saddlepoint.solvers.base import solver_config
 
-    resolved = LP_BY_KIND.get(kind, algo) if algo == "lp" else algo
-    entry = lookup(SOLVERS, resolved, "solver")
-    if entry.kind != kind:
-        names = sorted(n for n, e in SOLVERS.items() if e.kind == kind and e.target)
-        raise InvalidInputError(f"solver {algo!r} does not solve {kind} games; choose from: {', '.join(names)}")
-    return resolved
+    return type(solver_config(algo, kind)).algo
 
 
 def validate(preset: SweepPreset) -> None:
@@ -88,12 +80,11 @@ class SolverSweep(Experiment):
 
     def run_cell(self, p: SweepPreset, cell: Cell) -> list[dict[str, Any]]:
         from saddlepoint.games import make_game
-        from saddlepoint.registry import SOLVE_BACKENDS, load
+        from saddlepoint.solvers.base import solve, solver_config
 
         game_str, algo = cell.params["game"], cell.params["algo"]
-        kind = game_kind(game_str)
-        result = load(SOLVE_BACKENDS[kind])(make_game(game_str), resolve_algo(algo, kind), iterations=p.iterations,
-                                            seed=cell.seed, eval_every=p.eval_every, show_progress=False)
+        config = solver_config(algo, game_kind(game_str), iterations=p.iterations)
+        result = solve(make_game(game_str), config, cell.seed, eval_every=p.eval_every, show_progress=False)
         return [{"game": game_str, "algo": algo, "seed": cell.seed, **row} for row in result.curve]
 
     def summarise(self, p: SweepPreset, rows: list[dict[str, Any]]) -> Summary:

@@ -9,7 +9,8 @@ alternate by default (player 0, then player 1 against player 0's new strategy), 
 OpenSpiel and the CFR+ paper.
 
 * CFR: ``R += r``, regret matching, uniform average of reach-weighted strategies.
-* CFR+ (Tammelin 2014): ``Q = max(Q + r, 0)``, average weighted by ``t``.
+* CFR+ (Tammelin 2014): ``Q = max(Q + r, 0)``, average weighted by ``t`` (the config fields
+  ``floor_regrets`` and ``linear_average``; :class:`CFRPlusConfig` sets both).
 * DCFR(α, β, γ) (Brown & Sandholm 2019, sec. 4): after adding ``r_t``, positive regrets (zero
   included) are multiplied by ``t^α / (t^α + 1)``, negative ones by ``t^β / (t^β + 1)``; the
   average weights iteration ``t`` by ``t^γ``. Linear CFR is DCFR(1, 1, 1).
@@ -24,13 +25,14 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
 from saddlepoint.config import check_positive, check_positive_int
 from saddlepoint.errors import InvalidInputError
 from saddlepoint.games.extensive_form import TERMINAL, CompiledGame
+from saddlepoint.solvers.efg import EFGMethod, as_compiled
 from saddlepoint.solvers.efg_best_response import (
     behaviour_from_weights,
     counterfactual_gradient,
@@ -47,16 +49,22 @@ class CFRConfig:
     """Vanilla CFR (Zinkevich et al. 2007): regret matching, uniform averaging."""
 
     algo: ClassVar[str] = "cfr"
+    method: ClassVar[str] = "saddlepoint.solvers.cfr:CFRSolver"
     iterations: int = 1000
     """Number of iterations T (each updates both players)."""
     alternating: bool = True
     """Alternating updates (player 0, then 1 against 0's new strategy), as in OpenSpiel; False
     gives simultaneous updates (both against the same strategies)."""
+    floor_regrets: bool = False
+    """Regret matching+: cumulative regrets floored at 0 after every update (CFR+)."""
+    linear_average: bool = False
+    """Weight iteration t's strategy by t in the average (CFR+); False: uniform weights."""
 
     def __post_init__(self) -> None:
         check_positive_int("iterations", self.iterations, allow_zero=True)
-        if not isinstance(self.alternating, bool):
-            raise InvalidInputError(f"alternating must be true or false, got {self.alternating!r}")
+        for name in ("alternating", "floor_regrets", "linear_average"):
+            if not isinstance(getattr(self, name), bool):
+                raise InvalidInputError(f"{name} must be true or false, got {getattr(self, name)!r}")
 
     def discounts(self, t: int) -> tuple[float, float, float] | None:
         """``(positive factor, negative factor, average weight)`` at iteration ``t``; None for
@@ -70,6 +78,10 @@ class CFRPlusConfig(CFRConfig):
     average weighted by the iteration number t."""
 
     algo: ClassVar[str] = "cfr_plus"
+    floor_regrets: bool = True
+    """Regret matching+ (True for CFR+)."""
+    linear_average: bool = True
+    """Average weighted by t (True for CFR+)."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +100,9 @@ class DCFRConfig(CFRConfig):
         super().__post_init__()
         for name in ("alpha", "beta", "gamma"):
             check_positive(name, getattr(self, name), allow_zero=True)
+        if self.floor_regrets or self.linear_average:
+            raise InvalidInputError("DCFR's discounts (alpha, beta, gamma) replace floor_regrets and linear_average; "
+                                    "leave both False")
 
     def discounts(self, t: int) -> tuple[float, float, float]:
         ta, tb = float(t) ** self.alpha, float(t) ** self.beta
@@ -165,22 +180,23 @@ class NodeCounter:
         return int(self.pair_weight.sum())
 
 
-class CFRSolver:
-    """The CFR-family stepper for one config on a compiled game.
+class CFRSolver(EFGMethod):
+    """The CFR-family method for one config on a game (compiled on the fly).
 
-    ``step()`` runs one iteration; accessors return copies. ``masks`` restricts the game (see
-    the module docstring); ``regrets`` warm-starts the cumulative regrets (one ``(m_p,)`` array
-    per player, e.g. scaled old regrets after a double-oracle expansion).
+    ``step()`` runs one iteration; accessors return copies; ``rng`` is unused (deterministic).
+    ``masks`` restricts the game (see the module docstring); ``regrets`` warm-starts the
+    cumulative regrets (one ``(m_p,)`` array per player, e.g. scaled old regrets after a
+    double-oracle expansion).
     """
 
-    def __init__(self, cg: CompiledGame, config: CFRConfig, *,
+    def __init__(self, game: Any, config: CFRConfig, rng: Any = None, *,
                  masks: tuple[np.ndarray | None, np.ndarray | None] | None = None,
                  regrets: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         if not isinstance(config, CFRConfig):
             raise InvalidInputError(f"expected a CFR-family config, got {type(config).__name__}")
-        self.cg = cg
+        cg = self.cg = as_compiled(game)
         self.config = config
-        self._plus = type(config) is CFRPlusConfig
+        self._plus = config.floor_regrets
         self._lv = (levels(cg, 0), levels(cg, 1))
         self._masks: list[np.ndarray | None] = [None, None]
         self._allowed_rep: list[np.ndarray | None] = [None, None]
@@ -302,7 +318,7 @@ class CFRSolver:
         self._t += 1
         t = self._t
         disc = self.config.discounts(t)
-        weight = disc[2] if disc is not None else (float(t) if self._plus else 1.0)
+        weight = disc[2] if disc is not None else (float(t) if self.config.linear_average else 1.0)
         if self.config.alternating:
             for p in (0, 1):
                 self.nodes_visited += self._counter.count(self._x[0], self._x[1])

@@ -1,7 +1,7 @@
 """A conformance check for solvers, the companion of :func:`saddlepoint.games.check.check_game`.
 
-:func:`check_solver` runs a registered solver (through the same backend as
-``saddlepoint solve``) twice with one seed and checks that the runs agree (determinism under a
+:func:`check_solver` runs a registered solver (through the same generic
+:func:`~saddlepoint.solvers.base.solve` as ``saddlepoint solve``) twice with one seed and checks that the runs agree (determinism under a
 seed), that the output is a valid strategy (non-negative; a distribution per information set,
 per matrix player or per prompt) and that its exploitability is finite and non-negative.
 """
@@ -24,15 +24,13 @@ class SolverCheckError(InvalidInputError):
 
 def check_solver(game_spec: str, algo: str, *, iterations: int = 50, seed: int = 0) -> dict[str, Any]:
     """Check ``algo`` on the game ``game_spec``; return its summary, raise on any problem."""
-    from saddlepoint.experiments.sweep import game_kind, resolve_algo
+    from saddlepoint.experiments.sweep import game_kind
     from saddlepoint.games import make_game
-    from saddlepoint.registry import SOLVE_BACKENDS, load
+    from saddlepoint.solvers import base
 
     kind = game_kind(game_spec)
-    name = resolve_algo(algo, kind)
-    solve = load(SOLVE_BACKENDS[kind])
     game = make_game(game_spec)
-    runs = [solve(game, name, iterations=iterations, seed=seed, eval_every=None, show_progress=False)
+    runs = [base.solve(game, base.solver_config(algo, kind, iterations=iterations), seed, show_progress=False)
             for _ in range(2)]
     problems = []
     a, b = runs

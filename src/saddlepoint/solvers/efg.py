@@ -1,13 +1,20 @@
-"""One call to solve an extensive-form game with any of saddlepoint's EFG solvers.
+"""What every extensive-form solver shares: games compiled on the fly, the family's curve
+metrics and :class:`~saddlepoint.solvers.base.SolveResult`, and checkpoints.
 
-:func:`solve` compiles the game (cached), runs the solver for ``config.iterations`` with a
-progress bar, evaluates the average strategies' exploitability (NashConv / 2) and NashConv on a
-schedule, and returns a :class:`~saddlepoint.solvers.base.SolveResult` whose ``strategies`` are
-the two behaviour strategies (one probability per sequence, see
-:mod:`saddlepoint.solvers.efg_best_response`), whose ``curve`` rows hold ``iteration``,
-``nodes_visited``, ``exploitability``, ``nash_conv`` and ``seconds`` (solver time, evaluations
-excluded) and whose ``extra`` holds ``nodes_visited`` and the game's sizes.
-:func:`solve_by_name` is the CLI's backend (``registry.SOLVE_BACKENDS["efg"]``).
+An EFG method (CFR family, MCCFR, sequence-form LP, the double-oracle family) is built as
+``Method(game, config, rng)`` from a zoo/OpenSpiel game or a :class:`CompiledGame` (compiled
+once, cached); its ``cost`` counts ``iterations`` and ``nodes_visited``. Run it with
+:func:`saddlepoint.solvers.base.solve`: the result's ``strategies`` are the two behaviour
+strategies (one probability per sequence, see :mod:`saddlepoint.solvers.efg_best_response`),
+its ``curve`` rows hold ``iteration``, ``nodes_visited``, ``exploitability``, ``nash_conv``
+and ``seconds`` (solver time, evaluations excluded) and its ``extra`` holds ``nodes_visited``
+and the game's sizes.
+
+Checkpoints (CFR family and MCCFR): ``solve(..., checkpoint=FILE, checkpoint_every=N)`` writes
+the solver's state and the curve so far every N iterations (atomically, so a killed solve
+loses at most N iterations; with a batched sampler at most N + batch_size - 1, as a pass is
+never cut) and at the end; ``resume=FILE`` continues from it instead of starting afresh: the
+result equals the uninterrupted run's (same config and seed; only ``iterations`` may grow).
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ import dataclasses
 import json
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,25 +32,12 @@ import numpy as np
 from saddlepoint.config import check_positive_int
 from saddlepoint.errors import InvalidInputError
 from saddlepoint.games.extensive_form import CompiledGame, compile_game
+from saddlepoint.method import Trace
 from saddlepoint.results import to_jsonable
-from saddlepoint.rng import make_rng
-from saddlepoint.solvers import double_oracle
-from saddlepoint.solvers.base import SolveResult, run_with_evaluations, solve_registered
-from saddlepoint.solvers.cfr import CFRConfig, CFRPlusConfig, CFRSolver, DCFRConfig, LinearCFRConfig
-from saddlepoint.solvers.efg_best_response import game_value, nash_conv, realization_plan
-from saddlepoint.solvers.mccfr import ExternalSamplingConfig, OutcomeSamplingConfig, make_mccfr
-from saddlepoint.solvers.sequence_form_lp import SequenceFormLPConfig, solve_sequence_form_lp
+from saddlepoint.solvers.base import SolveResult, solve
+from saddlepoint.solvers.efg_best_response import game_value, nash_conv
 
-__all__ = ["CONFIGS", "as_compiled", "load_checkpoint", "save_checkpoint", "solve", "solve_by_name"]
-
-CONFIGS: dict[str, type] = {
-    cls.algo: cls for cls in (CFRConfig, CFRPlusConfig, LinearCFRConfig, DCFRConfig,
-                              ExternalSamplingConfig, OutcomeSamplingConfig, SequenceFormLPConfig,
-                              *double_oracle.EFG_CONFIGS)
-}
-"""Config class of every EFG solver, by algorithm name."""
-
-_ALIASES = {"lp": "sequence_form_lp"}
+__all__ = ["Checkpointed", "EFGMethod", "as_compiled", "load_checkpoint", "save_checkpoint", "solve"]
 
 
 def as_compiled(game: Any) -> CompiledGame:
@@ -51,142 +45,130 @@ def as_compiled(game: Any) -> CompiledGame:
     return game if isinstance(game, CompiledGame) else compile_game(game)
 
 
-def solve(
-    game: Any,
-    config: Any,
-    rng: np.random.Generator | int | None = None,
-    *,
-    eval_every: int | None = None,
-    show_progress: bool | None = None,
-    checkpoint: str | Path | None = None,
-    checkpoint_every: int | None = None,
-    resume: str | Path | None = None,
-) -> SolveResult:
-    """Run ``config``'s solver on ``game`` (a zoo/OpenSpiel game or a :class:`CompiledGame`).
+class EFGMethod:
+    """The extensive-form family's part of the method protocol, for a solver with ``cg``,
+    ``config``, ``iteration``, ``nodes_visited``, ``average_plans()`` and
+    ``average_behaviour()``: ``cost``, ``output()``, ``metrics()``, ``result(trace)`` and
+    ``with_options`` (checkpoints, for solvers with ``state_dict``)."""
 
-    ``eval_every`` evaluates every that many iterations (None: ~50 log-spaced points); the
-    last iteration is always evaluated. Same ``rng`` seed, same result.
+    cg: CompiledGame
+    config: Any
+    nodes_visited: int
 
-    Checkpoints (CFR family and MCCFR): with ``checkpoint`` (a file path) and
-    ``checkpoint_every`` N, the solver's state and the curve so far are written there every N
-    iterations (atomically, so a killed solve loses at most N iterations; with a batched
-    sampler at most N + batch_size - 1, as a pass is never cut) and at the end.
-    ``resume`` (a checkpoint file) continues from it instead of starting afresh: the result
-    equals the uninterrupted run's (same config and seed; only ``iterations`` may grow).
-    """
-    if eval_every is not None:
-        check_positive_int("eval_every", eval_every)
-    if checkpoint_every is not None:
-        check_positive_int("checkpoint_every", checkpoint_every)
-        if checkpoint is None:
-            raise InvalidInputError("checkpoint_every needs a checkpoint file to write to")
-    cg = as_compiled(game)
-    checkpointing = checkpoint is not None or resume is not None
-    if checkpointing and not isinstance(config, (CFRConfig, ExternalSamplingConfig, OutcomeSamplingConfig)):
-        raise InvalidInputError(f"checkpoints are supported for the CFR family and MCCFR, not {config.algo!r}")
-    if isinstance(config, double_oracle.EFG_CONFIGS):
-        return double_oracle.solve(cg, config, rng, eval_every=eval_every, show_progress=show_progress)
-    sizes = {"histories": cg.num_histories, "infosets": sum(cg.num_infosets)}
-    start = time.perf_counter()
-    if isinstance(config, SequenceFormLPConfig):
-        behaviour, value = solve_sequence_form_lp(cg)
-        x, y = realization_plan(cg, 0, behaviour[0]), realization_plan(cg, 1, behaviour[1])
+    @property
+    def cost(self) -> dict[str, int]:
+        """Iterations and nodes visited so far."""
+        return {"iterations": self.iteration, "nodes_visited": self.nodes_visited}  # type: ignore[attr-defined]
+
+    def output(self) -> tuple[np.ndarray, np.ndarray]:
+        """The average behaviour strategies (fresh arrays)."""
+        return self.average_behaviour()  # type: ignore[attr-defined]
+
+    def metrics(self) -> dict[str, float]:
+        """Exploitability (NashConv / 2) and NashConv of the average strategies."""
+        nc = nash_conv(self.cg, *self.average_plans())  # type: ignore[attr-defined]
+        return {"exploitability": nc / 2, "nash_conv": nc}
+
+    def result(self, trace: Trace) -> SolveResult:
+        """The average behaviour strategies, their exploitability and value, the curve."""
+        cg = self.cg
+        x, y = self.average_plans()  # type: ignore[attr-defined]
         nc = nash_conv(cg, x, y)
-        seconds = time.perf_counter() - start
-        row = {"iteration": 1, "nodes_visited": 0, "exploitability": nc / 2, "nash_conv": nc, "seconds": seconds}
-        return SolveResult(cg.name, config.algo, 1, behaviour, nc / 2, nc, seconds, value=value,
-                           curve=(row,), extra={"nodes_visited": 0, **sizes})
-    if isinstance(config, CFRConfig):
-        solver: Any = CFRSolver(cg, config)
-    elif isinstance(config, (ExternalSamplingConfig, OutcomeSamplingConfig)):
-        solver = make_mccfr(cg, config, make_rng(rng))
-    else:
-        raise InvalidInputError(f"not an extensive-form solver config: {type(config).__name__}")
-    curve: list[dict[str, Any]] = []
-    seconds = 0.0
-    if resume is not None:
-        meta, state = load_checkpoint(resume)
-        _check_resumable(meta, cg.name, config)
-        solver.load_state_dict(state)
-        if solver.iteration > config.iterations:
-            raise InvalidInputError(f"checkpoint is at iteration {solver.iteration}, past iterations="
-                                    f"{config.iterations}")
-        curve, seconds = list(meta["curve"]), float(meta["seconds"])
+        return SolveResult(cg.name, self.config.algo, self.iteration, self.average_behaviour(), nc / 2, nc,  # type: ignore[attr-defined]
+                           trace.seconds, value=self._solution_value(x, y), curve=trace.rows,
+                           extra={"nodes_visited": self.nodes_visited, **self._extra()})
 
-    def evaluate() -> dict[str, Any]:
-        nc = solver.nash_conv()
-        return {"nodes_visited": solver.nodes_visited, "exploitability": nc / 2, "nash_conv": nc}
+    def _solution_value(self, x: np.ndarray, y: np.ndarray) -> float:
+        return game_value(self.cg, x, y)
 
-    def save(tracked: _Tracked) -> None:
-        save_checkpoint(checkpoint, tracked.solver, game=cg.name, config=config,  # type: ignore[arg-type]
-                        curve=tracked.curve, seconds=tracked.seconds)
+    def _extra(self) -> dict[str, Any]:
+        return {"histories": self.cg.num_histories, "infosets": sum(self.cg.num_infosets)}
 
-    tracked = _Tracked(solver, config.iterations, evaluate, save if checkpoint is not None else None, checkpoint_every, curve, seconds)
-    run_with_evaluations(tracked, config.iterations, eval_every, tracked.evaluate, desc=config.algo,
-                         show_progress=show_progress)
-    tracked.finish()
-    x, y = solver.average_plans()
-    nc = nash_conv(cg, x, y)
-    return SolveResult(
-        cg.name, config.algo, config.iterations, solver.average_behaviour(), nc / 2, nc,
-        time.perf_counter() - start, value=game_value(cg, x, y), curve=tuple(tracked.curve),
-        extra={"nodes_visited": solver.nodes_visited, **sizes},
-    )
+    def with_options(self, *, checkpoint: str | Path | None = None, checkpoint_every: int | None = None,
+                     resume: str | Path | None = None) -> Checkpointed:
+        """This solver writing checkpoints / resumed from one (see the module docstring)."""
+        if not hasattr(self, "state_dict"):
+            raise InvalidInputError(f"checkpoints are supported for the CFR family and MCCFR, not {self.config.algo!r}")
+        return Checkpointed(self, checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume)
 
 
-class _Tracked:
-    """A solver as :func:`run_with_evaluations` drives it: it keeps the curve (``seconds`` is
-    the solver's own time, resumed runs included) and writes a checkpoint at the first
-    iteration boundary at or past each multiple of ``every``, at the start of the next advance
-    so that the evaluation there is in it. Solvers with ``advance`` (the batched samplers) run
-    whole passes up to ``total`` whatever the evaluation points, so the schedule never changes
-    the algorithm; an evaluation then lands on the first pass boundary at or past its point
-    (once). Evaluations before the first advance belong to a resumed run's saved curve."""
+class Checkpointed:
+    """A solver as :func:`~saddlepoint.method.run` drives it with checkpoints: it keeps the
+    curve (``seconds`` is the solver's own time, resumed runs included) and writes a checkpoint
+    at the first iteration boundary at or past each multiple of ``checkpoint_every``, at the
+    start of the next advance so that the evaluation there is in it, and at the end. Resumed,
+    it starts from the checkpoint's state, curve and seconds."""
 
-    def __init__(self, solver: Any, total: int, evaluate: Callable[[], dict[str, Any]],
-                 save: Callable[[_Tracked], None] | None, every: int | None,
-                 curve: list[dict[str, Any]], seconds: float) -> None:
-        self.solver, self._total, self._evaluate, self._save, self._every = solver, total, evaluate, save, every
-        self.curve, self.seconds = curve, seconds
-        self._saved_at = solver.iteration
-        self._started = False
+    def __init__(self, method: Any, *, checkpoint: str | Path | None = None, checkpoint_every: int | None = None,
+                 resume: str | Path | None = None) -> None:
+        if checkpoint_every is not None:
+            check_positive_int("checkpoint_every", checkpoint_every)
+            if checkpoint is None:
+                raise InvalidInputError("checkpoint_every needs a checkpoint file to write to")
+        self.method, self._path, self._every = method, checkpoint, checkpoint_every
+        self.curve: list[dict[str, Any]] = []
+        self.seconds = 0.0
+        config = method.config
+        if resume is not None:
+            meta, state = load_checkpoint(resume)
+            _check_resumable(meta, method.cg.name, config)
+            method.load_state_dict(state)
+            if method.iteration > config.iterations:
+                raise InvalidInputError(f"checkpoint is at iteration {method.iteration}, past iterations="
+                                        f"{config.iterations}")
+            self.curve, self.seconds = list(meta["curve"]), float(meta["seconds"])
+        self._saved_at = method.iteration
 
     @property
     def iteration(self) -> int:
-        return self.solver.iteration
+        return self.method.iteration
+
+    @property
+    def cost(self) -> dict[str, int]:
+        return self.method.cost
+
+    def output(self) -> Any:
+        return self.method.output()
+
+    def step(self) -> None:
+        self.advance(1)
 
     def advance(self, n: int) -> int:
-        if self._every is not None and self.iteration // self._every > self._saved_at // self._every:
+        """Up to ``n`` iterations, stopping at the next checkpoint boundary (a batched pass is
+        never cut)."""
+        every = self._every
+        if every is not None and self.iteration // every > self._saved_at // every:
             self._checkpoint()
-        self._started = True
         before = self.iteration
         target = before + n
-        if self._every is not None:
-            target = min(target, (before // self._every + 1) * self._every)
-        inner = getattr(self.solver, "advance", None)
+        if every is not None:
+            target = min(target, (before // every + 1) * every)
+        inner = getattr(self.method, "advance", None)
         t0 = time.perf_counter()
         while self.iteration < target:
             if inner is not None:
-                inner(self._total - self.iteration)
+                inner(target - self.iteration)
             else:
-                self.solver.step()
+                self.method.step()
         self.seconds += time.perf_counter() - t0
         return self.iteration - before
 
-    def evaluate(self) -> dict[str, Any]:
-        if not self._started or (self.curve and self.curve[-1]["iteration"] == self.iteration):
-            return {}  # in the resumed curve already, or a point this pass went past
-        row = {"iteration": self.iteration, **self._evaluate(), "seconds": self.seconds}
-        self.curve.append(row)
-        return row
+    def metrics(self) -> dict[str, Any]:
+        """The solver's metrics, also kept in this run's curve (saved with the checkpoints)."""
+        metrics = self.method.metrics()
+        cost = {k: v for k, v in self.cost.items() if k != "iterations"}
+        self.curve.append({"iteration": self.iteration, **cost, **metrics, "seconds": self.seconds})
+        return metrics
 
-    def finish(self) -> None:
-        """Write the final checkpoint (when checkpointing)."""
+    def result(self, trace: Trace) -> SolveResult:
+        """The final checkpoint, then the solver's result over the whole (resumed) curve."""
         self._checkpoint()
+        return self.method.result(Trace(tuple(self.curve), self.seconds, trace.cost, trace.stopped))
 
     def _checkpoint(self) -> None:
-        if self._save is not None and self.iteration != self._saved_at:
-            self._save(self)
+        if self._path is not None and self.iteration != self._saved_at:
+            save_checkpoint(self._path, self.method, game=self.method.cg.name, config=self.method.config,
+                            curve=self.curve, seconds=self.seconds)
             self._saved_at = self.iteration
 
 
@@ -234,32 +216,3 @@ def _check_resumable(meta: dict[str, Any], game: str, config: Any) -> None:
     theirs = {k: v for k, v in meta["config"].items() if k != "iterations"}
     if mine != theirs:
         raise InvalidInputError(f"checkpoint config {theirs} differs from {mine} (only iterations may change)")
-
-
-def solve_by_name(
-    game: Any,
-    algo: str,
-    *,
-    iterations: int,
-    seed: int = 0,
-    eval_every: int | None = None,
-    show_progress: bool | None = None,
-    checkpoint: str | Path | None = None,
-    checkpoint_every: int | None = None,
-    resume: str | Path | None = None,
-    batch_size: int | None = None,
-) -> SolveResult:
-    """The CLI's entry point: ``algo`` is an EFG solver name from the registry (``lp`` means
-    ``sequence_form_lp`` here); runs it for ``iterations`` with generator seed ``seed``; the
-    checkpoint options are :func:`solve`'s; ``batch_size`` sets the MCCFR samplers' field."""
-    options = {"checkpoint": checkpoint, "checkpoint_every": checkpoint_every, "resume": resume}
-
-    def run(game: Any, config: Any, rng: Any, **kwargs: Any) -> SolveResult:
-        if batch_size is not None:
-            if not isinstance(config, (ExternalSamplingConfig, OutcomeSamplingConfig)):
-                raise InvalidInputError(f"batch_size applies to the MCCFR samplers, not {config.algo!r}")
-            config = dataclasses.replace(config, batch_size=batch_size)
-        return solve(game, config, rng, **kwargs, **options)
-
-    return solve_registered(game, algo, kind="efg", label="extensive-form", solve=run, iterations=iterations,
-                            seed=seed, eval_every=eval_every, show_progress=show_progress, aliases=_ALIASES)

@@ -1,10 +1,12 @@
 """Solvers for two-player normal-form games.
 
-Every iterative method is a small class with an explicit :meth:`MatrixDynamics.step`,
-read-only accessors for the last and the average iterate, and a config dataclass. Use
-:func:`solve` for one call that returns a :class:`~saddlepoint.solvers.base.SolveResult`, or
-:func:`iterate` to watch the iterates one step at a time. All methods work on general-sum
-games (each player follows its own payoffs); the LP needs a zero-sum game.
+Every method is a small class following :mod:`saddlepoint.method`'s protocol (built as
+``Method(game, config, rng)`` with an explicit :meth:`MatrixDynamics.step`, read-only
+accessors for the last and the average iterate) named by its config's ``method`` class
+variable. Use :func:`~saddlepoint.solvers.base.solve` for one call that returns a
+:class:`~saddlepoint.solvers.base.SolveResult`, or :func:`saddlepoint.method.make_method` and
+``step()`` / ``snapshot()`` to watch the iterates one step at a time. All methods work on
+general-sum games (each player follows its own payoffs); the LP needs a zero-sum game.
 
 Payoff gradients: the row player sees ``u_x = A y`` and the column player ``u_y = B^T x``.
 Step sizes are given relative to the game's payoff range, so they do not depend on its scale.
@@ -12,25 +14,24 @@ Step sizes are given relative to the game's payoff range, so they do not depend 
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
 from saddlepoint.config import check_choice, check_positive, check_positive_int
 from saddlepoint.errors import InvalidInputError
 from saddlepoint.games.normal_form import NormalFormGame
-from saddlepoint.rng import make_rng
-from saddlepoint.solvers.base import SolveResult, run_with_evaluations, solve_registered
+from saddlepoint.method import Trace
+from saddlepoint.solvers.base import SolveResult, solve
 from saddlepoint.solvers.exploitability import _nash_conv_unchecked
 from saddlepoint.solvers.lp import solve_zero_sum
 
 __all__ = [
     "LPConfig", "RegretMatchingConfig", "RegretMatchingPlusConfig", "HedgeConfig",
     "OptimisticHedgeConfig", "ExtragradientConfig", "FictitiousPlayConfig", "MatrixDynamics",
-    "Iterate", "make_dynamics", "iterate", "solve", "solve_by_name", "regret_matching_strategy",
+    "Iterate", "LinearProgram", "RegretMatching", "RegretMatchingPlus", "Hedge", "OptimisticHedge",
+    "Extragradient", "FictitiousPlay", "solve", "regret_matching_strategy",
 ]
 
 
@@ -84,6 +85,7 @@ class LPConfig:
     """Exact solution of a zero-sum game by linear programming (HiGHS). No settings."""
 
     algo: ClassVar[str] = "lp"
+    method: ClassVar[str] = "saddlepoint.solvers.matrix:LinearProgram"
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,7 @@ class RegretMatchingConfig(_IterativeConfig):
     """Regret matching: simultaneous updates, uniform average of the played strategies."""
 
     algo: ClassVar[str] = "regret_matching"
+    method: ClassVar[str] = "saddlepoint.solvers.matrix:RegretMatching"
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,7 @@ class RegretMatchingPlusConfig(_IterativeConfig):
     linearly weighted average (iteration t has weight t)."""
 
     algo: ClassVar[str] = "regret_matching_plus"
+    method: ClassVar[str] = "saddlepoint.solvers.matrix:RegretMatchingPlus"
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,7 @@ class HedgeConfig(_StepSizeConfig):
     """Multiplicative weights / Hedge; the average converges, the last iterate cycles."""
 
     algo: ClassVar[str] = "hedge"
+    method: ClassVar[str] = "saddlepoint.solvers.matrix:Hedge"
     step_size: float = 1.0
     """Learning rate eta, in units of 1 / payoff range."""
     schedule: str = "constant"
@@ -119,6 +124,7 @@ class OptimisticHedgeConfig(_StepSizeConfig):
     ``2 u_t - u_{t-1}``; the last iterate converges in zero-sum games."""
 
     algo: ClassVar[str] = "optimistic_hedge"
+    method: ClassVar[str] = "saddlepoint.solvers.matrix:OptimisticHedge"
     step_size: float = 0.5
     """Learning rate eta, in units of 1 / payoff range (1.0 is unstable on rock-paper-scissors)."""
 
@@ -130,6 +136,7 @@ class ExtragradientConfig(_StepSizeConfig):
     average of the extrapolated points converges at O(1/T); the last iterate converges too."""
 
     algo: ClassVar[str] = "extragradient"
+    method: ClassVar[str] = "saddlepoint.solvers.matrix:Extragradient"
     step_size: float = 1.0
     """Learning rate eta, in units of 1 / payoff range."""
 
@@ -140,6 +147,7 @@ class FictitiousPlayConfig(_IterativeConfig):
     average, simultaneously; ties go to the lowest action index."""
 
     algo: ClassVar[str] = "fictitious_play"
+    method: ClassVar[str] = "saddlepoint.solvers.matrix:FictitiousPlay"
 
 
 # --------------------------------------------------------------------------- dynamics
@@ -183,6 +191,32 @@ class MatrixDynamics:
         """Iterations completed."""
         return self._t
 
+    @property
+    def cost(self) -> dict[str, int]:
+        """Iterations completed (the only cost these methods count)."""
+        return {"iterations": self._t}
+
+    def output(self) -> tuple[np.ndarray, np.ndarray]:
+        """The average strategies (copies)."""
+        x, y = self.average()
+        return x.copy(), y.copy()
+
+    def metrics(self) -> dict[str, float]:
+        """NashConv and exploitability of the average and of the last iterate."""
+        nc_avg, nc_last = _nash_conv_unchecked(self.game, *self.average()), _nash_conv_unchecked(self.game, self._x, self._y)
+        return {"nash_conv": nc_avg, "exploitability": nc_avg / 2, "last_nash_conv": nc_last,
+                "last_exploitability": nc_last / 2}
+
+    def result(self, trace: Trace) -> SolveResult:
+        """The average strategies, their and the last iterate's exploitability, the curve."""
+        game = self.game
+        x, y = self.average()
+        lx, ly = self.last()
+        nc, nc_last = _nash_conv_unchecked(game, x, y), _nash_conv_unchecked(game, lx, ly)
+        return SolveResult(game.name, self.config.algo, self._t, (x, y), nc / 2, nc, trace.seconds,
+                           value=_value(game, x, y), last_strategies=(lx, ly), last_exploitability=nc_last / 2,
+                           last_nash_conv=nc_last, curve=trace.rows)
+
     def step(self) -> None:
         """Advance one iteration."""
         self._t += 1
@@ -216,7 +250,7 @@ class MatrixDynamics:
         return Iterate(self._t, self.last(), self.average())
 
 
-class _RegretMatching(MatrixDynamics):
+class RegretMatching(MatrixDynamics):
     def __init__(self, game, config, rng) -> None:
         super().__init__(game, config, rng)
         self._rx = np.zeros(game.shape[0])
@@ -231,7 +265,7 @@ class _RegretMatching(MatrixDynamics):
         return x, y
 
 
-class _RegretMatchingPlus(_RegretMatching):
+class RegretMatchingPlus(RegretMatching):
     linear_averaging = True
 
     def _update(self):
@@ -259,7 +293,7 @@ class _StepSizeDynamics(MatrixDynamics):
         self._x, self._y = softmax(self._lx), softmax(self._ly)
 
 
-class _Hedge(_StepSizeDynamics):
+class Hedge(_StepSizeDynamics):
     """Hedge needs ~10^6 steps for a 1e-3 average, so :meth:`advance` runs a tight loop
     (about 2x faster than stepping through the generic bookkeeping)."""
 
@@ -289,7 +323,7 @@ class _Hedge(_StepSizeDynamics):
         return max_steps
 
 
-class _OptimisticHedge(_StepSizeDynamics):
+class OptimisticHedge(_StepSizeDynamics):
     def __init__(self, game, config, rng) -> None:
         super().__init__(game, config, rng)
         self._prev: tuple[np.ndarray, np.ndarray] | None = None
@@ -303,7 +337,7 @@ class _OptimisticHedge(_StepSizeDynamics):
         return x, y
 
 
-class _Extragradient(_StepSizeDynamics):
+class Extragradient(_StepSizeDynamics):
     def _update(self):
         eta = self._eta()
         xh = softmax(self._lx + eta * (self._a @ self._y))
@@ -312,7 +346,7 @@ class _Extragradient(_StepSizeDynamics):
         return xh, yh
 
 
-class _FictitiousPlay(MatrixDynamics):
+class FictitiousPlay(MatrixDynamics):
     """Fictitious play. Best responses stay fixed for long phases, so :meth:`advance` plays a
     whole phase at once: the cumulative payoffs move linearly, and the step at which another
     action overtakes the current best response has a closed form. Same iterates as stepping
@@ -363,88 +397,47 @@ def _phase_length(cum: np.ndarray, slope: np.ndarray, best: int) -> int:
     return max(1, int(min(steps.min(), 2**62)))
 
 
-_DYNAMICS: dict[type, type[MatrixDynamics]] = {
-    RegretMatchingConfig: _RegretMatching,
-    RegretMatchingPlusConfig: _RegretMatchingPlus,
-    HedgeConfig: _Hedge,
-    OptimisticHedgeConfig: _OptimisticHedge,
-    ExtragradientConfig: _Extragradient,
-    FictitiousPlayConfig: _FictitiousPlay,
-}
-
-
-def make_dynamics(game: NormalFormGame, config: _IterativeConfig, rng: np.random.Generator | int | None = None) -> MatrixDynamics:
-    """The stepper object for ``config`` on ``game``."""
-    cls = _DYNAMICS.get(type(config))
-    if cls is None:
-        raise InvalidInputError(f"{type(config).__name__} is not an iterative matrix-game config")
-    return cls(game, config, make_rng(rng))
-
-
-def iterate(game: NormalFormGame, config: _IterativeConfig, rng: np.random.Generator | int | None = None) -> Iterator[Iterate]:
-    """Yield an :class:`Iterate` after each of ``config.iterations`` steps."""
-    dyn = make_dynamics(game, config, rng)
-    for _ in range(config.iterations):
-        dyn.step()
-        yield dyn.snapshot()
-
-
 def _value(game: NormalFormGame, x: np.ndarray, y: np.ndarray) -> float | None:
     return float(x @ game.row_payoffs @ y) if game.is_zero_sum else None
 
 
-def solve(
-    game: NormalFormGame,
-    config: _IterativeConfig | LPConfig,
-    rng: np.random.Generator | int | None = None,
-    *,
-    eval_every: int | None = None,
-    show_progress: bool | None = None,
-) -> SolveResult:
-    """Run a solver on ``game`` and return the average strategies, their exploitability, the
-    last iterate's, and a curve evaluated every ``eval_every`` iterations (log-spaced if None).
-    """
-    if eval_every is not None:
-        check_positive_int("eval_every", eval_every)
-    backend = getattr(config, "backend", None)
-    if backend is not None:  # solvers in their own modules (double oracle)
-        from saddlepoint.registry import load
-        return load(backend)(game, config, rng, eval_every=eval_every, show_progress=show_progress)
-    start = time.perf_counter()
-    if isinstance(config, LPConfig):
-        x, y, value = solve_zero_sum(game)
-        nc = _nash_conv_unchecked(game, x, y)
-        return SolveResult(game.name, config.algo, 1, (x, y), nc / 2, nc, time.perf_counter() - start,
-                           value=value, last_strategies=(x, y), last_exploitability=nc / 2, last_nash_conv=nc)
-    dyn = make_dynamics(game, config, rng)
+class LinearProgram:
+    """The exact LP as a one-step method: ``step()`` solves the game (zero-sum only)."""
 
-    def evaluate() -> dict[str, float]:
-        nc_avg, nc_last = _nash_conv_unchecked(game, *dyn.average()), _nash_conv_unchecked(game, dyn._x, dyn._y)
-        return {"nash_conv": nc_avg, "exploitability": nc_avg / 2, "last_nash_conv": nc_last,
-                "last_exploitability": nc_last / 2}
+    def __init__(self, game: NormalFormGame, config: LPConfig, rng: Any = None) -> None:
+        if not isinstance(game, NormalFormGame):
+            raise InvalidInputError(f"expected a NormalFormGame, got {type(game).__name__}")
+        if not game.is_zero_sum:
+            raise InvalidInputError(f"the LP solver needs a zero-sum game; {game.name!r} is general-sum")
+        self.game, self.config = game, config
+        m, n = game.shape
+        self._solution: tuple[np.ndarray, np.ndarray, float] = (np.full(m, 1.0 / m), np.full(n, 1.0 / n), 0.0)
+        self._t = 0
 
-    curve = run_with_evaluations(dyn, config.iterations, eval_every, evaluate, desc=config.algo,
-                                 show_progress=show_progress)
-    x, y = dyn.average()
-    lx, ly = dyn.last()
-    nc = _nash_conv_unchecked(game, x, y)
-    nc_last = _nash_conv_unchecked(game, lx, ly)
-    return SolveResult(
-        game.name, config.algo, config.iterations, (x, y), nc / 2, nc, time.perf_counter() - start,
-        value=_value(game, x, y), last_strategies=(lx, ly), last_exploitability=nc_last / 2,
-        last_nash_conv=nc_last, curve=tuple(curve),
-    )
+    @property
+    def iteration(self) -> int:
+        return self._t
 
+    @property
+    def cost(self) -> dict[str, int]:
+        return {"iterations": self._t}
 
-def solve_by_name(
-    game: NormalFormGame,
-    algo: str,
-    *,
-    iterations: int,
-    seed: int = 0,
-    eval_every: int | None = None,
-    show_progress: bool | None = None,
-) -> SolveResult:
-    """The CLI's entry point: look ``algo`` up in the registry and run it for ``iterations``."""
-    return solve_registered(game, algo, kind="matrix", label="matrix", solve=solve, iterations=iterations,
-                            seed=seed, eval_every=eval_every, show_progress=show_progress)
+    def step(self) -> None:
+        """Solve the LP (once)."""
+        self._solution = solve_zero_sum(self.game)
+        self._t += 1
+
+    def output(self) -> tuple[np.ndarray, np.ndarray]:
+        x, y, _ = self._solution
+        return x.copy(), y.copy()
+
+    def metrics(self) -> dict[str, float]:
+        nc = _nash_conv_unchecked(self.game, *self._solution[:2])
+        return {"nash_conv": nc, "exploitability": nc / 2, "last_nash_conv": nc, "last_exploitability": nc / 2}
+
+    def result(self, trace: Trace) -> SolveResult:
+        """The LP's equilibrium and value (no curve: one exact step)."""
+        x, y, value = self._solution
+        nc = _nash_conv_unchecked(self.game, x, y)
+        return SolveResult(self.game.name, self.config.algo, 1, (x, y), nc / 2, nc, trace.seconds, value=value,
+                           last_strategies=(x, y), last_exploitability=nc / 2, last_nash_conv=nc)

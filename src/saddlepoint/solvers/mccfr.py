@@ -10,6 +10,9 @@
   given; regrets use importance-weighted values with a zero baseline and the average adds
   ``π_p(h) σ_t(·|I) / q(h)`` at ``p``'s sampled infosets (OpenSpiel's formulation).
 
+Each config names its method (:class:`ExternalSampling`, :class:`OutcomeSampling`), which runs
+the one-walk reference sampler for ``batch_size == 1`` and the vectorised batched one otherwise.
+
 ``nodes_visited`` counts tree edges followed (external sampling) and non-terminal histories on
 the sampled trajectories (outcome sampling), as the double-oracle reference counts them.
 """
@@ -18,13 +21,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
 from saddlepoint.config import check_positive, check_positive_int
 from saddlepoint.errors import InvalidInputError
 from saddlepoint.games.extensive_form import CHANCE, TERMINAL, CompiledGame
+from saddlepoint.solvers.efg import EFGMethod, as_compiled
 from saddlepoint.solvers.efg_best_response import (
     behaviour_from_weights,
     levels,
@@ -35,11 +39,12 @@ from saddlepoint.solvers.efg_best_response import (
 __all__ = [
     "BatchedExternalSampling",
     "BatchedOutcomeSampling",
+    "ExternalSampling",
     "ExternalSamplingConfig",
     "ExternalSamplingMCCFR",
+    "OutcomeSampling",
     "OutcomeSamplingConfig",
     "OutcomeSamplingMCCFR",
-    "make_mccfr",
 ]
 
 
@@ -48,6 +53,7 @@ class ExternalSamplingConfig:
     """External-sampling MCCFR (one traversal per player per iteration)."""
 
     algo: ClassVar[str] = "mccfr_external"
+    method: ClassVar[str] = "saddlepoint.solvers.mccfr:ExternalSampling"
     iterations: int = 10_000
     """Number of iterations T (each traverses once for each player)."""
     batch_size: int = 1
@@ -67,6 +73,7 @@ class OutcomeSamplingConfig:
     """Outcome-sampling MCCFR (one sampled episode per player per iteration)."""
 
     algo: ClassVar[str] = "mccfr_outcome"
+    method: ClassVar[str] = "saddlepoint.solvers.mccfr:OutcomeSampling"
     iterations: int = 100_000
     """Number of iterations T (each samples one episode for each player)."""
     epsilon: float = 0.6
@@ -512,12 +519,62 @@ class BatchedOutcomeSampling(_Batched):
         self._add(self._avg, avg_idx, avg_w, self._avg_scale())
 
 
-def make_mccfr(cg: CompiledGame, config: ExternalSamplingConfig | OutcomeSamplingConfig,
-               rng: np.random.Generator) -> _MCCFRBase:
-    """The MCCFR stepper for ``config``: the one-walk reference for ``batch_size == 1``, the
-    vectorised batched sampler otherwise."""
-    if isinstance(config, ExternalSamplingConfig):
-        return ExternalSamplingMCCFR(cg, config, rng) if config.batch_size == 1 else BatchedExternalSampling(cg, config, rng)
-    if isinstance(config, OutcomeSamplingConfig):
-        return OutcomeSamplingMCCFR(cg, config, rng) if config.batch_size == 1 else BatchedOutcomeSampling(cg, config, rng)
-    raise InvalidInputError(f"expected an MCCFR config, got {type(config).__name__}")
+class _Sampler(EFGMethod):
+    """An MCCFR method: the reference sampler (``batch_size == 1``) or the batched one. An
+    iteration budget never cuts a batched pass: ``advance(n)`` runs a whole pass of up to
+    ``batch_size`` iterations, limited by what is left of ``config.iterations`` (not by ``n``),
+    so evaluation points never change the algorithm; the evaluation lands on the first pass
+    boundary at or past its point."""
+
+    reference: ClassVar[type]
+    batched: ClassVar[type]
+
+    def __init__(self, game: Any, config: Any, rng: np.random.Generator) -> None:
+        self.cg, self.config = as_compiled(game), config
+        self.sampler = (self.reference if config.batch_size == 1 else self.batched)(self.cg, config, rng)
+        if config.batch_size > 1:
+            self.advance = self._advance
+
+    @property
+    def iteration(self) -> int:
+        return self.sampler.iteration
+
+    @property
+    def nodes_visited(self) -> int:  # type: ignore[override]
+        return self.sampler.nodes_visited
+
+    def step(self) -> None:
+        self.sampler.step()
+
+    def _advance(self, n: int) -> int:
+        return self.sampler.advance(max(n, self.config.iterations - self.sampler.iteration))
+
+    def average_plans(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.sampler.average_plans()
+
+    def average_behaviour(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.sampler.average_behaviour()
+
+    def exploitability(self) -> float:
+        """Exploitability (NashConv / 2) of the average strategies."""
+        return self.sampler.exploitability()
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        return self.sampler.state_dict()
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        self.sampler.load_state_dict(state)
+
+
+class ExternalSampling(_Sampler):
+    """The external-sampling MCCFR method (:class:`ExternalSamplingConfig`)."""
+
+    reference = ExternalSamplingMCCFR
+    batched = BatchedExternalSampling
+
+
+class OutcomeSampling(_Sampler):
+    """The outcome-sampling MCCFR method (:class:`OutcomeSamplingConfig`)."""
+
+    reference = OutcomeSamplingMCCFR
+    batched = BatchedOutcomeSampling

@@ -10,7 +10,7 @@ infoset (``Σ_a x[Ia] = x[parent(I)]``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -18,9 +18,10 @@ from scipy.optimize import linprog
 
 from saddlepoint.errors import SaddlepointError
 from saddlepoint.games.extensive_form import CompiledGame
-from saddlepoint.solvers.efg_best_response import behaviour_from_weights
+from saddlepoint.solvers.efg import EFGMethod, as_compiled
+from saddlepoint.solvers.efg_best_response import behaviour_from_weights, realization_plan
 
-__all__ = ["SequenceFormLPConfig", "constraint_matrix", "solve_sequence_form_lp"]
+__all__ = ["SequenceFormLP", "SequenceFormLPConfig", "constraint_matrix", "solve_sequence_form_lp"]
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,32 @@ class SequenceFormLPConfig:
     """Exact equilibrium by the sequence-form LP (HiGHS dual simplex). No settings."""
 
     algo: ClassVar[str] = "sequence_form_lp"
+    method: ClassVar[str] = "saddlepoint.solvers.sequence_form_lp:SequenceFormLP"
+
+
+class SequenceFormLP(EFGMethod):
+    """The sequence-form LP as a one-step method (no nodes visited); before its step the
+    output is uniform play."""
+
+    def __init__(self, game: Any, config: SequenceFormLPConfig, rng: Any = None) -> None:
+        self.cg, self.config = as_compiled(game), config
+        self.iteration, self.nodes_visited = 0, 0
+        self._behaviour = (self.cg.players[0].uniform(), self.cg.players[1].uniform())
+        self._game_value: float | None = None
+
+    def step(self) -> None:
+        """Solve the LP (once)."""
+        self._behaviour, self._game_value = solve_sequence_form_lp(self.cg)
+        self.iteration += 1
+
+    def average_behaviour(self) -> tuple[np.ndarray, np.ndarray]:
+        return self._behaviour[0].copy(), self._behaviour[1].copy()
+
+    def average_plans(self) -> tuple[np.ndarray, np.ndarray]:
+        return realization_plan(self.cg, 0, self._behaviour[0]), realization_plan(self.cg, 1, self._behaviour[1])
+
+    def _solution_value(self, x: np.ndarray, y: np.ndarray) -> float:
+        return super()._solution_value(x, y) if self._game_value is None else self._game_value
 
 
 def constraint_matrix(cg: CompiledGame, player: int) -> sp.csr_matrix:
