@@ -91,7 +91,7 @@ def test_fixed_points_and_closed_form_spectra(game, equilibrium, eta):
             mix = rate.fixed_point ** (1 - eta * TAU) * game.reference ** (eta * TAU)
             at = mix / mix.sum(axis=1, keepdims=True)
         w = skew_frequencies(game, at)
-        closed = eigenvalues_from_frequencies(rate.method, eta, TAU, w)
+        closed = eigenvalues_from_frequencies(config, w)
         for x in range(game.n_prompts):
             by_imag = lambda v: v[np.lexsort((v.real, v.imag))]
             np.testing.assert_allclose(by_imag(closed[x]), by_imag(rate.eigenvalues[x]), atol=1e-10)

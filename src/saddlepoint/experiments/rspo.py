@@ -184,7 +184,7 @@ def _run_e1(p: RSPOPreset, eta: float, game_seed: int) -> list[dict]:
                  "kl_mid": kl_mid, "kl_final": kl_divergence(eq, dyn.last()) if eq is not None else None,
                  "window_max_dg": window_max, "eq_dg": duality_gap(game, eq) if eq is not None else None}
         if arm in RATE_ARMS:
-            final.update(_linear_rate_fields(game, arm, cfg, t_mid))
+            final.update(_linear_rate_fields(game, cfg, t_mid))
         if arm in CONVERGENT_ARMS:
             final.update(measured_slope=log_kl_slope(log_kl), slope_points=len(log_kl),
                          predicted_slope=2 * math.log(final["rho"]))
@@ -201,7 +201,7 @@ def log_kl_slope(points: list[tuple[int, float]]) -> float | None:
     return float(np.polyfit(t, y, 1)[0])
 
 
-def _linear_rate_fields(game: PreferenceGame, arm: str, cfg: Any, t_c: int) -> dict[str, float]:
+def _linear_rate_fields(game: PreferenceGame, cfg: Any, t_c: int) -> dict[str, float]:
     """Linear rate at pi*_tau (:mod:`saddlepoint.preference.linear_rate`) of one arm on one game:
     rho (per-step contraction of the log-ratio), the linearised KL(pi*_tau || pi_t_c) propagated
     from pi_ref (no fitting), the "pull-only" value KL(pi*_tau || pi_ref) r^(2 t_c) (the rate of
@@ -211,7 +211,7 @@ def _linear_rate_fields(game: PreferenceGame, arm: str, cfg: Any, t_c: int) -> d
     kl0 = float(kl_divergence(eq, game.reference))
     rate = linear_rate(game, cfg, eq)
     return {"rho": float(rate.rho[0]), "predicted_kl": float(predict_kl(game, cfg, [t_c], rate)[0][0]),
-            "pull_only_kl": kl0 * invariant_rate(cfg) ** (2 * t_c) if arm != "nash_md" else None,
+            "pull_only_kl": kl0 * invariant_rate(cfg) ** (2 * t_c) if not rate.own_fixed_point else None,
             "lower_bound_kl": float(kl_lower_bound(game, cfg, [t_c], equilibrium=eq)[0][0]),
             "kl_equilibrium_to_reference": kl0, "rate_step": t_c}
 

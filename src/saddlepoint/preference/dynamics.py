@@ -73,6 +73,9 @@ def _normalise(log_pi: np.ndarray) -> np.ndarray:
 class _PreferenceConfig:
     """Fields shared by every tabular preference dynamic."""
 
+    linearisation: ClassVar[str | None] = None
+    """``"module:Class"`` of the method's :class:`~saddlepoint.preference.linear_rate.Linearisation`
+    (None: no linear rate, e.g. SPPO)."""
     iterations: int = 1000
     """Number of iterations T."""
     step_size: float = 1.0
@@ -120,6 +123,7 @@ class RSPOConfig(_PreferenceConfig):
 
     algo: ClassVar[str] = "rspo"
     method: ClassVar[str] = "saddlepoint.preference.dynamics:RSPODynamics"
+    linearisation = "saddlepoint.preference.linear_rate:MagneticMirrorDescent"
     reg_coef: float = 0.025
     """lambda, the weight of the regulariser in the RSPO loss."""
     regularizer: str = "reverse_kl"
@@ -146,6 +150,7 @@ class INPOConfig(_TauConfig):
 
     algo: ClassVar[str] = "inpo"
     method: ClassVar[str] = "saddlepoint.preference.dynamics:INPODynamics"
+    linearisation = "saddlepoint.preference.linear_rate:INPOLinearisation"
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -159,6 +164,7 @@ class NashMDConfig(_TauConfig):
 
     algo: ClassVar[str] = "nash_md"
     method: ClassVar[str] = "saddlepoint.preference.dynamics:NashMDDynamics"
+    linearisation = "saddlepoint.preference.linear_rate:NashMDLinearisation"
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -172,6 +178,7 @@ class NashMirrorProxConfig(_TauConfig):
 
     algo: ClassVar[str] = "nash_mirror_prox"
     method: ClassVar[str] = "saddlepoint.preference.dynamics:NashMirrorProxDynamics"
+    linearisation = "saddlepoint.preference.linear_rate:NashMirrorProxLinearisation"
 
 
 @dataclass(frozen=True)

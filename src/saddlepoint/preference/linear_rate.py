@@ -42,60 +42,38 @@ Jacobian is taken at its own fixed point and its KL to pi*_tau tends to that bia
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 from scipy.optimize import brentq
 
 from saddlepoint.errors import InvalidInputError, SaddlepointError
 from saddlepoint.method import make_method
-from saddlepoint.preference.dynamics import (
-    INPOConfig,
-    NashMDConfig,
-    NashMirrorProxConfig,
-    RSPOConfig,
-)
 from saddlepoint.preference.equilibrium import regularized_equilibrium
 from saddlepoint.preference.game import PreferenceGame
 from saddlepoint.preference.metrics import kl_divergence
+from saddlepoint.preference.objectives import geometric_mixture, magnetic_mirror_step, mirror_ascent
 
 __all__ = [
-    "METHODS",
+    "INPOLinearisation",
     "LinearRate",
+    "Linearisation",
+    "MagneticMirrorDescent",
+    "NashMDLinearisation",
+    "NashMirrorProxLinearisation",
     "eigenvalues_from_frequencies",
     "invariant_direction",
     "invariant_rate",
     "kl_from_log_ratio",
     "kl_lower_bound",
     "linear_rate",
-    "method_of",
+    "linearisation",
     "predict_kl",
     "skew_frequencies",
     "step_jacobian",
     "step_map",
     "sum_zero_basis",
 ]
-
-METHODS = ("rspo_reverse", "inpo", "nash_md", "nash_mirror_prox")
-"""The dynamics analysed here (SPPO, tau = 0, has no contraction: all its moduli are >= 1)."""
-
-
-def method_of(config: object) -> tuple[str, float, float]:
-    """``(method, eta, tau)`` of a dynamics config; RSPO must use the reverse-KL surrogate
-    (it is then MMD with tau = 2 lambda / eta) and tau must be positive."""
-    if isinstance(config, RSPOConfig):
-        if config.regularizer != "reverse_kl":
-            raise InvalidInputError(f"linear rates are derived for RSPO with reverse_kl, not {config.regularizer!r}")
-        name, tau = "rspo_reverse", config.target_regularization()[0]
-    elif isinstance(config, (INPOConfig, NashMDConfig, NashMirrorProxConfig)):
-        name = {INPOConfig: "inpo", NashMDConfig: "nash_md", NashMirrorProxConfig: "nash_mirror_prox"}[type(config)]
-        tau = config.tau
-    else:
-        raise InvalidInputError(f"config must be one of RSPO (reverse KL), INPO, Nash-MD, Nash mirror prox; "
-                                f"got {type(config).__name__}")
-    if not tau > 0:
-        raise InvalidInputError(f"tau must be positive for a linear rate, got {tau}")
-    return name, float(config.step_size), float(tau)
-
 
 def sum_zero_basis(k: int) -> np.ndarray:
     """An orthonormal basis Q of {v in R^k : sum(v) = 0}, shape ``(k, k - 1)``."""
@@ -128,56 +106,171 @@ def _dmat(pi: np.ndarray) -> np.ndarray:
     return np.einsum("xi,ij->xij", pi, np.eye(pi.shape[-1])) - pi[:, :, None] * pi[:, None, :]
 
 
-def _apply(method: str, eta: float, tau: float, p: np.ndarray, log_ref: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """One step of the method in centred log space, written from the notes' formulas. ``(X, K)``."""
-    s, ez = 1.0 + eta * tau, eta * tau
-    gains = lambda pi: np.einsum("xij,xj->xi", p, pi)
-    if method == "rspo_reverse":
-        out = (z + ez * log_ref + eta * gains(_softmax(z))) / s
-    elif method == "inpo":
-        out = (1 - ez) * z + ez * log_ref + eta * gains(_softmax(z))
-    elif method == "nash_md":
-        m = (1 - ez) * z + ez * log_ref
-        out = m + eta * gains(_softmax(m))
-    else:
-        half = (z + ez * log_ref + eta * gains(_softmax(z))) / s
-        out = (z + ez * log_ref + eta * gains(_softmax(half))) / s
-    return _centre(out)
+def _gains(p: np.ndarray, pi: np.ndarray) -> np.ndarray:
+    return np.einsum("xij,xj->xi", p, pi)
 
 
-def _jacobian_full(method: str, eta: float, tau: float, p: np.ndarray, log_ref: np.ndarray, z: np.ndarray) -> np.ndarray:
+class Linearisation:
+    """One regularised dynamic as this module analyses it: its step in log space written from
+    the notes' formulas (the objectives of :mod:`saddlepoint.preference.objectives`), the
+    analytic Jacobian, the closed-form eigenvalues from the frequencies w (fact 1) and the
+    invariant rate r (fact 2). A dynamics config names its linearisation in its
+    ``linearisation`` class variable; :func:`linearisation` builds it from the config."""
+
+    name: ClassVar[str]
+    """The label reported in :class:`LinearRate`."""
+    own_fixed_point: ClassVar[bool] = False
+    """True when the map's fixed point is biased away from pi*_tau (Nash-MD)."""
+
+    def __init__(self, eta: float, tau: float) -> None:
+        if not tau > 0:
+            raise InvalidInputError(f"tau must be positive for a linear rate, got {tau}")
+        self.eta, self.tau = float(eta), float(tau)
+
+    @classmethod
+    def from_config(cls, config: object) -> Linearisation:
+        return cls(config.step_size, config.tau)  # type: ignore[attr-defined]
+
+    def step(self, p: np.ndarray, log_ref: np.ndarray, z: np.ndarray) -> np.ndarray:
+        """One step from log-policy ``z`` (up to a per-prompt constant). ``(X, K)``."""
+        raise NotImplementedError
+
+    def jacobian(self, p: np.ndarray, log_ref: np.ndarray, z: np.ndarray) -> np.ndarray:
+        """d(next z) / dz before centring, ``(X, K, K)``."""
+        raise NotImplementedError
+
+    def eigenvalues(self, w: np.ndarray) -> np.ndarray:
+        """Closed-form Jacobian eigenvalues (fact 1) from the frequencies w (taken at the fixed
+        point, or at Nash-MD's mixture mu for Nash-MD). Same shape as ``w``, complex."""
+        raise NotImplementedError
+
+    @property
+    def invariant_rate(self) -> float:
+        """r = 1 - eta tau (INPO, Nash-MD); 1 / (1 + eta tau) for the magnetic steps."""
+        return 1.0 - self.eta * self.tau
+
+
+class MagneticMirrorDescent(Linearisation):
+    """RSPO with the reverse-KL surrogate: MMD with tau = 2 lambda / eta."""
+
+    name = "rspo_reverse"
+
+    @classmethod
+    def from_config(cls, config: object) -> Linearisation:
+        if config.regularizer != "reverse_kl":  # type: ignore[attr-defined]
+            raise InvalidInputError(f"linear rates are derived for RSPO with reverse_kl, not "
+                                    f"{config.regularizer!r}")  # type: ignore[attr-defined]
+        return cls(config.step_size, config.target_regularization()[0])  # type: ignore[attr-defined]
+
+    def step(self, p, log_ref, z):
+        return magnetic_mirror_step(z, log_ref, _gains(p, _softmax(z)), self.eta, self.tau)
+
+    def jacobian(self, p, log_ref, z):
+        return (np.eye(z.shape[-1]) + self.eta * p @ _dmat(_softmax(z))) / (1.0 + self.eta * self.tau)
+
+    def eigenvalues(self, w):
+        return (1 + 1j * self.eta * np.asarray(w)) / (1.0 + self.eta * self.tau)
+
+    @property
+    def invariant_rate(self) -> float:
+        return 1.0 / (1.0 + self.eta * self.tau)
+
+
+class INPOLinearisation(Linearisation):
+    """INPO / online mirror descent."""
+
+    name = "inpo"
+
+    def step(self, p, log_ref, z):
+        return mirror_ascent(geometric_mixture(z, log_ref, self.eta, self.tau), _gains(p, _softmax(z)), self.eta)
+
+    def jacobian(self, p, log_ref, z):
+        return (1 - self.eta * self.tau) * np.eye(z.shape[-1]) + self.eta * p @ _dmat(_softmax(z))
+
+    def eigenvalues(self, w):
+        return (1 - self.eta * self.tau) + 1j * self.eta * np.asarray(w)
+
+
+class NashMDLinearisation(Linearisation):
+    """Nash-MD; its fixed point is biased away from pi*_tau."""
+
+    name = "nash_md"
+    own_fixed_point = True
+
+    def step(self, p, log_ref, z):
+        m = geometric_mixture(z, log_ref, self.eta, self.tau)
+        return mirror_ascent(m, _gains(p, _softmax(m)), self.eta)
+
+    def jacobian(self, p, log_ref, z):
+        m = geometric_mixture(z, log_ref, self.eta, self.tau)
+        return (1 - self.eta * self.tau) * (np.eye(z.shape[-1]) + self.eta * p @ _dmat(_softmax(m)))
+
+    def eigenvalues(self, w):
+        return (1 - self.eta * self.tau) * (1 + 1j * self.eta * np.asarray(w))
+
+
+class NashMirrorProxLinearisation(Linearisation):
+    """Nash mirror prox: two magnetic steps."""
+
+    name = "nash_mirror_prox"
+
+    def step(self, p, log_ref, z):
+        half = magnetic_mirror_step(z, log_ref, _gains(p, _softmax(z)), self.eta, self.tau)
+        return magnetic_mirror_step(z, log_ref, _gains(p, _softmax(half)), self.eta, self.tau)
+
+    def jacobian(self, p, log_ref, z):
+        eta, s = self.eta, 1.0 + self.eta * self.tau
+        eye, c = np.eye(z.shape[-1]), np.eye(z.shape[-1]) - 1.0 / z.shape[-1]
+        half = magnetic_mirror_step(z, log_ref, _gains(p, _softmax(z)), eta, self.tau)
+        j_half = c @ (eye + eta * p @ _dmat(_softmax(z))) / s
+        return (eye + eta * p @ _dmat(_softmax(half)) @ j_half) / s
+
+    def eigenvalues(self, w):
+        s, x = 1.0 + self.eta * self.tau, 1j * self.eta * np.asarray(w)
+        return (1 + x * (1 + x) / s) / s
+
+    @property
+    def invariant_rate(self) -> float:
+        return 1.0 / (1.0 + self.eta * self.tau)
+
+
+def linearisation(config: object) -> Linearisation:
+    """The :class:`Linearisation` a dynamics config names (RSPO must use the reverse-KL
+    surrogate; tau must be positive)."""
+    from saddlepoint.registry import load
+
+    target = getattr(type(config), "linearisation", None)
+    if not isinstance(target, str):
+        raise InvalidInputError(f"config must be one of RSPO (reverse KL), INPO, Nash-MD, Nash mirror prox; "
+                                f"got {type(config).__name__}")
+    return load(target).from_config(config)
+
+
+def _apply(lin: Linearisation, p: np.ndarray, log_ref: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """One step of the method in centred log space. ``(X, K)``."""
+    return _centre(lin.step(p, log_ref, z))
+
+
+def _jacobian_full(lin: Linearisation, p: np.ndarray, log_ref: np.ndarray, z: np.ndarray) -> np.ndarray:
     """d(centred next z) / dz, ``(X, K, K)`` (acting on S)."""
     k = z.shape[-1]
-    eye, c = np.eye(k), np.eye(k) - 1.0 / k
-    s, ez = 1.0 + eta * tau, eta * tau
-    if method == "rspo_reverse":
-        j = (eye + eta * p @ _dmat(_softmax(z))) / s
-    elif method == "inpo":
-        j = (1 - ez) * eye + eta * p @ _dmat(_softmax(z))
-    elif method == "nash_md":
-        m = (1 - ez) * z + ez * log_ref
-        j = (1 - ez) * (eye + eta * p @ _dmat(_softmax(m)))
-    else:
-        half = (z + ez * log_ref + eta * np.einsum("xij,xj->xi", p, _softmax(z))) / s
-        j_half = c @ (eye + eta * p @ _dmat(_softmax(z))) / s
-        j = (eye + eta * p @ _dmat(_softmax(half)) @ j_half) / s
-    return c @ j
+    return (np.eye(k) - 1.0 / k) @ lin.jacobian(p, log_ref, z)
 
 
 def step_jacobian(game: PreferenceGame, config: object, policy: np.ndarray) -> np.ndarray:
     """Analytic Jacobian of one step at ``policy`` (any point, not only a fixed point) in the
     basis Q of :func:`sum_zero_basis`: ``y' = Q^T z'`` against ``y = Q^T z``. ``(X, K-1, K-1)``."""
-    method, eta, tau = method_of(config)
+    lin = linearisation(config)
     q = sum_zero_basis(game.n_responses)
     z = _centre(np.log(np.atleast_2d(policy)))
-    j = _jacobian_full(method, eta, tau, game.preferences, np.log(game.reference), z)
+    j = _jacobian_full(lin, game.preferences, np.log(game.reference), z)
     return q.T @ j @ q
 
 
 def step_map(game: PreferenceGame, config: object, policy: np.ndarray) -> np.ndarray:
     """One step of the library's own stepper (:mod:`~saddlepoint.preference.dynamics`) from an
     arbitrary ``policy`` ``(X, K)``; the finite-difference check of :func:`step_jacobian` uses it."""
-    method_of(config)
+    linearisation(config)
     pi = np.atleast_2d(np.asarray(policy, dtype=float))
     dyn = make_method(game, config, 0)
     dyn._log_pi = np.log(pi / pi.sum(axis=1, keepdims=True))
@@ -185,29 +278,29 @@ def step_map(game: PreferenceGame, config: object, policy: np.ndarray) -> np.nda
     return dyn.last()
 
 
-def _fixed_point(method: str, eta: float, tau: float, game: PreferenceGame, equilibrium: np.ndarray | None) -> np.ndarray:
+def _fixed_point(lin: Linearisation, game: PreferenceGame, equilibrium: np.ndarray | None) -> np.ndarray:
     """The map's own fixed point by Newton's method on the reduced coordinates, from pi*_tau.
 
     For MMD, INPO and mirror prox it is pi*_tau itself (Newton only polishes the root finder's
     ~1e-12 to ~1e-15, which the late-slope checks need); for Nash-MD it is biased away from it.
     """
-    eq = regularized_equilibrium(game, tau_reverse=tau) if equilibrium is None else np.atleast_2d(equilibrium)
+    eq = regularized_equilibrium(game, tau_reverse=lin.tau) if equilibrium is None else np.atleast_2d(equilibrium)
     p, log_ref = game.preferences, np.log(game.reference)
     q = sum_zero_basis(game.n_responses)
     y = _centre(np.log(eq)) @ q
     best = np.inf
     for _ in range(30):
         z = y @ q.T
-        resid = _apply(method, eta, tau, p, log_ref, z) @ q - y
+        resid = _apply(lin, p, log_ref, z) @ q - y
         size = np.abs(resid).max()
         if size < 1e-15 or size >= best:  # converged, or stalled at round-off
             best = min(best, size)
             break
         best = size
-        jac = q.T @ _jacobian_full(method, eta, tau, p, log_ref, z) @ q - np.eye(q.shape[1])
+        jac = q.T @ _jacobian_full(lin, p, log_ref, z) @ q - np.eye(q.shape[1])
         y = y - np.linalg.solve(jac, resid[..., None])[..., 0]
     if best > 1e-10:
-        raise SaddlepointError(f"{method} fixed point: Newton's method stopped at residual {best:.3g}")
+        raise SaddlepointError(f"{lin.name} fixed point: Newton's method stopped at residual {best:.3g}")
     return _softmax(y @ q.T)
 
 
@@ -217,7 +310,8 @@ class LinearRate:
 
     ``fixed_point (X, K)``; ``jacobian (X, K-1, K-1)`` in the basis Q; ``eigenvalues (X, K-1)``
     complex, by decreasing modulus; ``rho (X,)`` their largest modulus (per-step contraction of
-    the log-ratio; KL(pi* || pi_t) ~ C rho^(2t)); ``invariant_rate`` r of fact 2.
+    the log-ratio; KL(pi* || pi_t) ~ C rho^(2t)); ``invariant_rate`` r of fact 2;
+    ``own_fixed_point`` whether the fixed point is biased away from pi*_tau (Nash-MD).
     """
 
     method: str
@@ -228,12 +322,12 @@ class LinearRate:
     eigenvalues: np.ndarray
     rho: np.ndarray
     invariant_rate: float
+    own_fixed_point: bool = False
 
 
 def invariant_rate(config: object) -> float:
     """r = 1 / (1 + eta tau) (MMD, mirror prox) or 1 - eta tau (INPO, Nash-MD)."""
-    method, eta, tau = method_of(config)
-    return 1.0 / (1.0 + eta * tau) if method in ("rspo_reverse", "nash_mirror_prox") else 1.0 - eta * tau
+    return linearisation(config).invariant_rate
 
 
 def linear_rate(game: PreferenceGame, config: object, equilibrium: np.ndarray | None = None) -> LinearRate:
@@ -242,12 +336,13 @@ def linear_rate(game: PreferenceGame, config: object, equilibrium: np.ndarray | 
     ``equilibrium`` (pi*_tau, ``(X, K)``) saves recomputing it with
     :func:`~saddlepoint.preference.equilibrium.regularized_equilibrium`.
     """
-    method, eta, tau = method_of(config)
-    fixed = _fixed_point(method, eta, tau, game, equilibrium)
+    lin = linearisation(config)
+    fixed = _fixed_point(lin, game, equilibrium)
     jac = step_jacobian(game, config, fixed)
     eig = np.linalg.eigvals(jac)
     eig = np.take_along_axis(eig, np.argsort(-np.abs(eig), axis=1), axis=1)
-    return LinearRate(method, eta, tau, fixed, jac, eig, np.abs(eig[:, 0]), invariant_rate(config))
+    return LinearRate(lin.name, lin.eta, lin.tau, fixed, jac, eig, np.abs(eig[:, 0]), lin.invariant_rate,
+                      lin.own_fixed_point)
 
 
 def skew_frequencies(game: PreferenceGame, policy: np.ndarray) -> np.ndarray:
@@ -262,19 +357,10 @@ def skew_frequencies(game: PreferenceGame, policy: np.ndarray) -> np.ndarray:
     return np.take_along_axis(w, np.argsort(-np.abs(w), axis=1), axis=1)
 
 
-def eigenvalues_from_frequencies(method: str, eta: float, tau: float, w: np.ndarray) -> np.ndarray:
-    """Closed-form Jacobian eigenvalues (fact 1) from the frequencies w (taken at the fixed
-    point, or at Nash-MD's mixture mu for Nash-MD). Same shape as ``w``, complex."""
-    s, x = 1.0 + eta * tau, 1j * eta * np.asarray(w)
-    if method == "rspo_reverse":
-        return (1 + x) / s
-    if method == "inpo":
-        return (1 - eta * tau) + x
-    if method == "nash_md":
-        return (1 - eta * tau) * (1 + x)
-    if method == "nash_mirror_prox":
-        return (1 + x * (1 + x) / s) / s
-    raise InvalidInputError(f"method must be one of {METHODS}, got {method!r}")
+def eigenvalues_from_frequencies(config: object, w: np.ndarray) -> np.ndarray:
+    """Closed-form Jacobian eigenvalues (fact 1) of ``config``'s dynamic from the frequencies w
+    (taken at the fixed point, or at Nash-MD's mixture mu for Nash-MD). Same shape as ``w``."""
+    return linearisation(config).eigenvalues(w)
 
 
 def predict_kl(
@@ -291,7 +377,7 @@ def predict_kl(
     (2 log rho) is exact, the constant carries the error of the nonlinear transient.
     """
     rate = linear_rate(game, config) if rate is None else rate
-    eq = rate.fixed_point if rate.method != "nash_md" else regularized_equilibrium(game, tau_reverse=rate.tau)
+    eq = regularized_equilibrium(game, tau_reverse=rate.tau) if rate.own_fixed_point else rate.fixed_point
     q = sum_zero_basis(game.n_responses)
     start = game.reference if start is None else np.atleast_2d(start)
     y_star = _centre(np.log(rate.fixed_point)) @ q
@@ -324,12 +410,12 @@ def kl_lower_bound(game: PreferenceGame, config: object, iterations: np.ndarray,
     with that a_t is KL(pi* || pi* + c u), c solving u^T log(1 + c u / pi*) = a_t. Nash-MD is
     covered too (its update satisfies the same identity relative to pi*_tau).
     """
-    _, _, tau = method_of(config)
-    eq = regularized_equilibrium(game, tau_reverse=tau) if equilibrium is None else np.atleast_2d(equilibrium)
+    lin = linearisation(config)
+    eq = regularized_equilibrium(game, tau_reverse=lin.tau) if equilibrium is None else np.atleast_2d(equilibrium)
     u = invariant_direction(game)
     start = game.reference if start is None else np.atleast_2d(start)
     a0 = np.einsum("xk,xk->x", u, np.log(start) - np.log(eq))
-    r = invariant_rate(config)
+    r = lin.invariant_rate
     out = np.empty((len(iterations), game.n_prompts))
     for x in range(game.n_prompts):
         ux, px = u[x], eq[x]
