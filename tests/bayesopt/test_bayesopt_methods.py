@@ -93,7 +93,7 @@ def test_lattice_search_returns_allocations_of_n_agents(optimizer, n):
 
 @pytest.mark.parametrize("method", MEAN_FIELD)
 def test_ask_tell_round_trips_through_save_and_load(method, tmp_path):
-    opt = make_optimizer(method, 6, 5, CONFIGS[method], rng=11)
+    opt = make_optimizer(method, 6, 5, CONFIGS.get(method, {}), rng=11)
     _played(opt, 4)
     clone = load_optimizer(opt.save(tmp_path / "state.json"))
     assert clone.iteration == opt.iteration == 4
@@ -110,7 +110,7 @@ def test_ask_tell_round_trips_through_save_and_load(method, tmp_path):
 def test_same_seed_same_run(method):
     records = []
     for _ in range(2):
-        opt = make_optimizer(method, 8, 5, CONFIGS[method], rng=np.random.default_rng(4), task=_task(),
+        opt = make_optimizer(method, 8, 5, CONFIGS.get(method, {}), rng=np.random.default_rng(4), task=_task(),
                              noise_rng=np.random.default_rng(5))
         records.append(run(opt, 5))
     np.testing.assert_array_equal(records[0].counts, records[1].counts)
@@ -220,7 +220,7 @@ def test_every_registered_method_is_built_from_its_config_and_steps_under_run():
         if entry.kind == "box":
             opt = make_method(SYNTHETIC["branin"], cls(n_candidates=16, n_polish=0), 0)
         else:
-            opt = make_optimizer(name, 6, 5, CONFIGS[name], 0, task=task, noise_rng=np.random.default_rng(1))
+            opt = make_optimizer(name, 6, 5, CONFIGS.get(name, {}), 0, task=task, noise_rng=np.random.default_rng(1))
         assert isinstance(opt, Method) and opt.output() is None
         trace = run_method(opt, Budget(3), every=1)
         assert opt.iteration == opt.cost["iterations"] == 3 and len(trace.rows) == 3

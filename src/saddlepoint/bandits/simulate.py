@@ -118,10 +118,14 @@ def play(algorithm: BanditAlgorithm) -> BanditRun:
     if not isinstance(problem, BanditPlay):
         raise InvalidInputError(f"play needs an algorithm built on a BanditPlay, got {type(problem).__name__}")
     gaps = problem.instance.gaps
-    trace = run_method(algorithm, Budget(problem.horizon), at=[problem.horizon],
-                       evaluate=lambda m: {"pulls": m.output()})
-    pulls = trace.rows[-1]["pulls"]
-    return BanditRun(algorithm.label, problem.instance.name, np.cumsum(gaps[pulls]), pulls,
+
+    def regret(m: BanditAlgorithm) -> dict[str, np.ndarray]:
+        pulls = m.output()
+        return {"pulls": pulls, "regret": np.cumsum(gaps[pulls])}
+
+    trace = run_method(algorithm, Budget(problem.horizon), at=[problem.horizon], evaluate=regret)
+    last = trace.rows[-1]
+    return BanditRun(algorithm.label, problem.instance.name, last["regret"], last["pulls"],
                      algorithm.batches_used, trace.seconds)
 
 
@@ -226,11 +230,11 @@ def simulate(instances: LinearBandit | Sequence[LinearBandit], config: AlgoConfi
     batched = getattr(type(config), "batched_method", None)
     if vectorised and batched is not None:
         plays = [BanditPlay.draw(inst, horizon, make_rng(s)) for inst, s in zip(insts, seeds)]
-        method = load(batched)(plays, config, None)
-        trace = run_method(method, Budget(horizon), at=[horizon], evaluate=lambda m: {"pulls": m.output()})
         gaps = np.stack([i.gaps for i in insts])
-        regret = np.cumsum(np.take_along_axis(gaps, trace.rows[-1]["pulls"], axis=1), axis=1)
-        return RegretCurves(label, regret, np.full(len(seeds), horizon), np.array(seeds), trace.seconds)
+        trace = run_method(load(batched)(plays, config, None), Budget(horizon), at=[horizon],
+                           evaluate=lambda m: {"regret": np.cumsum(np.take_along_axis(gaps, m.output(), axis=1), axis=1)})
+        return RegretCurves(label, trace.rows[-1]["regret"], np.full(len(seeds), horizon), np.array(seeds),
+                            trace.seconds)
     runs = [run(inst, config, horizon, make_rng(s)) for inst, s in zip(insts, seeds)]
     return RegretCurves(label, np.stack([r.regret for r in runs]),
                         np.array([r.batches_used for r in runs]), np.array(seeds),

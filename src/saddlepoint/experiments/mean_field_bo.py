@@ -125,7 +125,7 @@ class MeanFieldBO(Experiment):
         opt_rng, noise_rng = spawn(make_rng(cell.seed), 2)  # the same noise stream for every arm
         opt = make_method(AllocationProblem.of_task(task, n, noise_rng, NOISE_SD), method_config(method, cfg), opt_rng)
         rec = run_bo(opt, p.rounds)
-        evals = getattr(opt, "acquisition_evaluations", 0) / p.rounds
+        evals = opt.cost.get("acquisition_evaluations", 0) / p.rounds
         return [{"task": t, "method": label, "n_agents": n, "seed": cell.seed, "round": r + 1,
                  "regret": float(rec.regret[r]), "cumulative_regret": float(rec.cumulative_regret[r]),
                  "seconds": float(rec.seconds[r]), "optimum": float(rec.optimum), "evaluations_per_round": evals}
