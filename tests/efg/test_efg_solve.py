@@ -16,7 +16,7 @@ from saddlepoint.solvers.cfr import CFRPlusConfig
 from saddlepoint.solvers.efg import solve
 
 
-def solve_by_name(game, algo, *, iterations, seed=0, eval_every=None):
+def solve_named(game, algo, *, iterations, seed=0, eval_every=None):
     return solve(game, solver_config(algo, "efg", iterations=iterations), seed, eval_every=eval_every)
 
 
@@ -30,8 +30,8 @@ def test_registry_entries_load():
             assert config_cls.algo == name and callable(load(config_cls.method))
 
 
-def test_solve_by_name_result_and_curve():
-    res = solve_by_name(make_game("kuhn_poker"), "cfr_plus", iterations=100, seed=0, eval_every=25)
+def test_solve_named_result_and_curve():
+    res = solve_named(make_game("kuhn_poker"), "cfr_plus", iterations=100, seed=0, eval_every=25)
     out = res.summary()
     json.dumps(out)
     for key in ("game", "algo", "iterations", "exploitability", "nash_conv", "nodes_visited", "seconds", "curve"):
@@ -47,19 +47,19 @@ def test_solve_by_name_result_and_curve():
 
 
 def test_lp_alias_and_kind_check():
-    res = solve_by_name(make_game("kuhn_poker"), "lp", iterations=1)
+    res = solve_named(make_game("kuhn_poker"), "lp", iterations=1)
     assert res.algo == "sequence_form_lp" and res.exploitability < 1e-9
     with pytest.raises(InvalidInputError, match="does not solve efg games"):
-        solve_by_name(make_game("kuhn_poker"), "hedge", iterations=10)
+        solve_named(make_game("kuhn_poker"), "hedge", iterations=10)
     with pytest.raises(InvalidInputError, match="unknown solver"):
-        solve_by_name(make_game("kuhn_poker"), "nope", iterations=10)
+        solve_named(make_game("kuhn_poker"), "nope", iterations=10)
 
 
 @pytest.mark.parametrize("algo", ["mccfr_external", "mccfr_outcome", "dcfr"])
 def test_same_seed_same_result(algo):
     game = make_game("leduc_poker")
-    a = solve_by_name(game, algo, iterations=50, seed=3)
-    b = solve_by_name(game, algo, iterations=50, seed=3)
+    a = solve_named(game, algo, iterations=50, seed=3)
+    b = solve_named(game, algo, iterations=50, seed=3)
     assert a.exploitability == b.exploitability
     assert all(np.array_equal(u, v) for u, v in zip(a.strategies, b.strategies))
 

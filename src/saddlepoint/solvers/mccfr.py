@@ -532,8 +532,6 @@ class _Sampler(EFGMethod):
     def __init__(self, game: Any, config: Any, rng: np.random.Generator) -> None:
         self.cg, self.config = as_compiled(game), config
         self.sampler = (self.reference if config.batch_size == 1 else self.batched)(self.cg, config, rng)
-        if config.batch_size > 1:
-            self.advance = self._advance
 
     @property
     def iteration(self) -> int:
@@ -546,7 +544,11 @@ class _Sampler(EFGMethod):
     def step(self) -> None:
         self.sampler.step()
 
-    def _advance(self, n: int) -> int:
+    def advance(self, n: int) -> int:
+        """A whole batched pass (see the class docstring), or one reference iteration."""
+        if self.config.batch_size == 1:
+            self.sampler.step()
+            return 1
         return self.sampler.advance(max(n, self.config.iterations - self.sampler.iteration))
 
     def average_plans(self) -> tuple[np.ndarray, np.ndarray]:
