@@ -34,14 +34,14 @@ def _run(game, config, seed=0):
 
 def test_rspo_with_lambda_zero_equals_sppo(game):
     for init in ("reference", "uniform"):
-        a = _run(game, SPPOConfig(iterations=50, step_size=0.7, init=init))
-        b = _run(game, RSPOConfig(iterations=50, step_size=0.7, reg_coef=0.0, init=init))
+        a = _run(game, SPPOConfig(iterations=50, eta=0.7, init=init))
+        b = _run(game, RSPOConfig(iterations=50, eta=0.7, reg_coef=0.0, init=init))
         np.testing.assert_allclose(a.last(), b.last(), rtol=1e-11, atol=1e-15)
         np.testing.assert_allclose(a.average(), b.average(), rtol=1e-11, atol=1e-15)
 
 
 def test_sppo_step_is_multiplicative_weights(game):
-    dyn = make_method(game, SPPOConfig(iterations=1, step_size=0.5), 0)
+    dyn = make_method(game, SPPOConfig(iterations=1, eta=0.5), 0)
     pi = dyn.last()
     dyn.step()
     expected = pi * np.exp(0.5 * game.win_rates(pi))
@@ -51,7 +51,7 @@ def test_sppo_step_is_multiplicative_weights(game):
 def test_rspo_reverse_step_is_magnetic_mirror_descent(game):
     eta, lam = 0.5, 0.02
     tau = 2 * lam / eta
-    dyn = make_method(game, RSPOConfig(iterations=1, step_size=eta, reg_coef=lam), 0)
+    dyn = make_method(game, RSPOConfig(iterations=1, eta=eta, reg_coef=lam), 0)
     pi = dyn.last()
     dyn.step()
     logit = (np.log(pi) + eta * tau * np.log(game.reference) + eta * game.win_rates(pi)) / (1 + eta * tau)
@@ -66,7 +66,7 @@ def test_rspo_reverse_step_is_magnetic_mirror_descent(game):
 def test_rspo_exact_regression_fixed_point_is_regularised_equilibrium(game, regularizer, mix):
     eta, lam = 1.0, 0.04
     # forward KL contracts slowly on one of these prompts (KL 2e-5 at 600, 2e-15 at 3000)
-    config = RSPOConfig(iterations=3000, step_size=eta, reg_coef=lam, regularizer=regularizer, mix_coef=mix)
+    config = RSPOConfig(iterations=3000, eta=eta, reg_coef=lam, regularizer=regularizer, mix_coef=mix)
     tau_r, tau_f = config.target_regularization()
     eq = regularized_equilibrium(game, tau_reverse=tau_r, tau_forward=tau_f)
     assert kl_divergence(eq, _run(game, config).last()) < 1e-10
@@ -76,24 +76,24 @@ def test_rspo_exact_regression_fixed_point_is_regularised_equilibrium(game, regu
 def test_last_iterate_converges_to_regularised_equilibrium(game, cls):
     tau = 0.05
     eq = regularized_equilibrium(game, tau_reverse=tau)
-    assert kl_divergence(eq, _run(game, cls(iterations=600, step_size=1.0, tau=tau)).last()) < 1e-10
+    assert kl_divergence(eq, _run(game, cls(iterations=600, eta=1.0, tau=tau)).last()) < 1e-10
 
 
 def test_nash_md_is_close_but_biased(game):
     eq = regularized_equilibrium(game, tau_reverse=0.05)
-    kl = kl_divergence(eq, _run(game, NashMDConfig(iterations=600, step_size=1.0, tau=0.05)).last())
+    kl = kl_divergence(eq, _run(game, NashMDConfig(iterations=600, eta=1.0, tau=0.05)).last())
     assert 1e-7 < kl < 1e-2
 
 
 def test_sppo_last_iterate_cycles_but_average_converges(game):
-    last = make_method(game, SPPOConfig(iterations=1000, step_size=1.0), 0)
+    last = make_method(game, SPPOConfig(iterations=1000, eta=1.0), 0)
     gaps = []
     for _ in range(1000):
         last.step()
         gaps.append(duality_gap(game, last.last()))
     assert max(gaps[700:]) > 0.1
     eta, t, k = 0.1, 1000, game.n_responses
-    avg = _run(game, SPPOConfig(iterations=t, step_size=eta, init="uniform")).average()
+    avg = _run(game, SPPOConfig(iterations=t, eta=eta, init="uniform")).average()
     # DG(average) = 2 Regret_T / T <= 2 (ln K / (eta T) + eta / 8)
     assert duality_gap(game, avg, per_prompt=True).max() <= 2 * (np.log(k) / (eta * t) + eta / 8)
 
@@ -125,12 +125,12 @@ def test_method_protocol_run_and_solve(game):
 
 
 def test_config_validation():
-    with pytest.raises(InvalidInputError, match="step_size"):
-        SPPOConfig(step_size=0.0)
+    with pytest.raises(InvalidInputError, match="eta"):
+        SPPOConfig(eta=0.0)
     with pytest.raises(InvalidInputError, match="regularizer"):
         RSPOConfig(regularizer="kl")
     with pytest.raises(InvalidInputError, match="tau"):
-        INPOConfig(step_size=30.0, tau=0.05)
+        INPOConfig(eta=30.0, tau=0.05)
     with pytest.raises(InvalidInputError, match="init"):
         NashMDConfig(init="zeros")
 

@@ -34,8 +34,8 @@ TAU = 0.05
 
 
 def _configs(eta, tau=TAU):
-    return [RSPOConfig(step_size=eta, reg_coef=tau * eta / 2), INPOConfig(step_size=eta, tau=tau),
-            NashMDConfig(step_size=eta, tau=tau), NashMirrorProxConfig(step_size=eta, tau=tau)]
+    return [RSPOConfig(eta=eta, reg_coef=tau * eta / 2), INPOConfig(eta=eta, tau=tau),
+            NashMDConfig(eta=eta, tau=tau), NashMirrorProxConfig(eta=eta, tau=tau)]
 
 
 @pytest.fixture(scope="module")
@@ -179,7 +179,7 @@ def test_linear_prediction_from_initial_distance_is_within_factor_two_at_eta_sma
 
 
 def test_nash_md_fixed_point_bias_is_its_limit(game, equilibrium):
-    config = NashMDConfig(step_size=1.0, tau=TAU)
+    config = NashMDConfig(eta=1.0, tau=TAU)
     rate = linear_rate(game, config, equilibrium)
     bias = kl_divergence(equilibrium, rate.fixed_point, per_prompt=True)
     assert np.all(bias > 1e-6)
@@ -229,7 +229,7 @@ def test_rejects_methods_without_a_rate(game):
 def test_rspo_exact_step_still_moves_next_to_its_fixed_point(game, equilibrium):
     """Regression: the RSPO Newton solve used to test convergence before its first step, so an
     iterate within ~1e-11 (log space) of pi*_tau stopped moving: KL stalled near 1e-23."""
-    config = RSPOConfig(step_size=0.1, reg_coef=TAU * 0.1 / 2)
+    config = RSPOConfig(eta=0.1, reg_coef=TAU * 0.1 / 2)
     q = sum_zero_basis(10)
     y_star = np.log(equilibrium) @ q
     d = 1e-11 * np.random.default_rng(3).normal(size=(2, 9))

@@ -111,16 +111,16 @@ class RSPOPreset(Preset):
 def e1_arms(eta: float) -> dict[str, Any]:
     """The arms of E1 at step eta; every regularised arm targets a game with total tau = 0.05."""
     return {
-        "sppo": SPPOConfig(step_size=eta),
-        "sppo_uniform_init": SPPOConfig(step_size=eta, init="uniform"),
-        "rspo_reverse": RSPOConfig(step_size=eta, reg_coef=TAU * eta / 2, regularizer="reverse_kl"),
-        "rspo_forward_is": RSPOConfig(step_size=eta, reg_coef=TAU * eta, regularizer="forward_kl_is"),
-        "rspo_forward_is+reverse": RSPOConfig(step_size=eta, reg_coef=TAU * eta / 2,
+        "sppo": SPPOConfig(eta=eta),
+        "sppo_uniform_init": SPPOConfig(eta=eta, init="uniform"),
+        "rspo_reverse": RSPOConfig(eta=eta, reg_coef=TAU * eta / 2, regularizer="reverse_kl"),
+        "rspo_forward_is": RSPOConfig(eta=eta, reg_coef=TAU * eta, regularizer="forward_kl_is"),
+        "rspo_forward_is+reverse": RSPOConfig(eta=eta, reg_coef=TAU * eta / 2,
                                               regularizer="forward_kl_is+reverse_kl", mix_coef=0.5),
-        "inpo": INPOConfig(step_size=eta, tau=TAU),
-        "nash_md": NashMDConfig(step_size=eta, tau=TAU),
-        "nash_mp": NashMirrorProxConfig(step_size=eta, tau=TAU),
-        "nash_mp_tau0": NashMirrorProxConfig(step_size=eta, tau=0.0),
+        "inpo": INPOConfig(eta=eta, tau=TAU),
+        "nash_md": NashMDConfig(eta=eta, tau=TAU),
+        "nash_mp": NashMirrorProxConfig(eta=eta, tau=TAU),
+        "nash_mp_tau0": NashMirrorProxConfig(eta=eta, tau=0.0),
     }
 
 
@@ -415,10 +415,10 @@ def e3_game() -> VerbosityGame:
 def e3_arms() -> dict[str, Any]:
     eta, tau = E3_ETA, E3_TAU
     return {
-        "sppo": SPPOConfig(step_size=eta),
-        "rspo_reverse": RSPOConfig(step_size=eta, reg_coef=tau * eta / 2),
-        "rspo_forward_is": RSPOConfig(step_size=eta, reg_coef=tau * eta, regularizer="forward_kl_is"),
-        "rspo_forward_is+reverse": RSPOConfig(step_size=eta, reg_coef=tau * eta / 2,
+        "sppo": SPPOConfig(eta=eta),
+        "rspo_reverse": RSPOConfig(eta=eta, reg_coef=tau * eta / 2),
+        "rspo_forward_is": RSPOConfig(eta=eta, reg_coef=tau * eta, regularizer="forward_kl_is"),
+        "rspo_forward_is+reverse": RSPOConfig(eta=eta, reg_coef=tau * eta / 2,
                                               regularizer="forward_kl_is+reverse_kl", mix_coef=0.5),
     }
 

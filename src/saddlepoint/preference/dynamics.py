@@ -78,7 +78,7 @@ class _PreferenceConfig:
     (None: no linear rate, e.g. SPPO)."""
     iterations: int = 1000
     """Number of iterations T."""
-    step_size: float = 1.0
+    eta: float = 1.0
     """Step eta (for SPPO/RSPO eta = 1 / beta of the loss)."""
     init: str = "reference"
     """Initial policy: ``reference`` (pi_ref, as in language-model training), ``uniform``,
@@ -86,7 +86,7 @@ class _PreferenceConfig:
 
     def __post_init__(self) -> None:
         check_positive_int("iterations", self.iterations, allow_zero=True)
-        check_positive("step_size", self.step_size)
+        check_positive("eta", self.eta)
         check_choice("init", self.init, ("reference", "uniform", "random"))
 
     def target_regularization(self) -> tuple[float, float] | None:
@@ -141,7 +141,7 @@ class RSPOConfig(_PreferenceConfig):
         check_positive("clip", self.clip)
 
     def target_regularization(self) -> tuple[float, float] | None:
-        return equivalent_regularization(self.step_size, self.reg_coef, self.regularizer, self.mix_coef)
+        return equivalent_regularization(self.eta, self.reg_coef, self.regularizer, self.mix_coef)
 
 
 @dataclass(frozen=True)
@@ -154,8 +154,8 @@ class INPOConfig(_TauConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.step_size * self.tau > 1:
-            raise InvalidInputError(f"INPO needs step_size * tau <= 1, got {self.step_size * self.tau}")
+        if self.eta * self.tau > 1:
+            raise InvalidInputError(f"INPO needs eta * tau <= 1, got {self.eta * self.tau}")
 
 
 @dataclass(frozen=True)
@@ -168,8 +168,8 @@ class NashMDConfig(_TauConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.step_size * self.tau > 1:
-            raise InvalidInputError(f"Nash-MD needs step_size * tau <= 1, got {self.step_size * self.tau}")
+        if self.eta * self.tau > 1:
+            raise InvalidInputError(f"Nash-MD needs eta * tau <= 1, got {self.eta * self.tau}")
 
 
 @dataclass(frozen=True)
@@ -224,7 +224,7 @@ class PreferenceDynamics:
         self._log_pi = _normalise(np.log(np.maximum(pi, 1e-300)))
         self._log_ref = np.log(game.reference)
         self._p = game.preferences
-        self._eta = float(config.step_size)
+        self._eta = float(config.eta)
         self._t = 0
         self._sum = np.zeros(game.shape)
         self._equilibrium: np.ndarray | None | bool = False  # False: not computed yet

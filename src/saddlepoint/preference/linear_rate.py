@@ -129,7 +129,7 @@ class Linearisation:
 
     @classmethod
     def from_config(cls, config: object) -> Linearisation:
-        return cls(config.step_size, config.tau)  # type: ignore[attr-defined]
+        return cls(config.eta, config.tau)  # type: ignore[attr-defined]
 
     def step(self, p: np.ndarray, log_ref: np.ndarray, z: np.ndarray) -> np.ndarray:
         """One step from log-policy ``z`` (up to a per-prompt constant). ``(X, K)``."""
@@ -160,7 +160,7 @@ class MagneticMirrorDescent(Linearisation):
         if config.regularizer != "reverse_kl":  # type: ignore[attr-defined]
             raise InvalidInputError(f"linear rates are derived for RSPO with reverse_kl, not "
                                     f"{config.regularizer!r}")  # type: ignore[attr-defined]
-        return cls(config.step_size, config.target_regularization()[0])  # type: ignore[attr-defined]
+        return cls(config.eta, config.target_regularization()[0])  # type: ignore[attr-defined]
 
     def step(self, p, log_ref, z):
         return magnetic_mirror_step(z, log_ref, _gains(p, _softmax(z)), self.eta, self.tau)
@@ -315,7 +315,7 @@ class LinearRate:
     """
 
     method: str
-    step_size: float
+    eta: float
     tau: float
     fixed_point: np.ndarray
     jacobian: np.ndarray
