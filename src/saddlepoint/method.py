@@ -39,7 +39,7 @@ from saddlepoint.errors import InvalidInputError
 from saddlepoint.progress import progress_bar
 from saddlepoint.rng import make_rng
 
-__all__ = ["Budget", "Method", "Trace", "evaluation_points", "make_method", "run"]
+__all__ = ["Budget", "CountsIterations", "Method", "Trace", "evaluation_points", "make_method", "run"]
 
 
 @runtime_checkable
@@ -55,6 +55,23 @@ class Method(Protocol):
     def step(self) -> None: ...
 
     def output(self) -> Any: ...
+
+
+class CountsIterations:
+    """Base of a method that counts iterations only: ``iteration`` and ``cost`` from ``self._t``
+    (which its ``step`` advances)."""
+
+    _t: int = 0
+
+    @property
+    def iteration(self) -> int:
+        """Iterations completed."""
+        return self._t
+
+    @property
+    def cost(self) -> dict[str, int]:
+        """Iterations completed (the only cost counted)."""
+        return {"iterations": self._t}
 
 
 @dataclass(frozen=True)

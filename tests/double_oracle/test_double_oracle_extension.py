@@ -7,9 +7,8 @@ import pytest
 from saddlepoint.errors import InvalidInputError
 from saddlepoint.games import zoo
 from saddlepoint.games.extensive_form import compile_game
-from saddlepoint.solvers.double_oracle import (
-    RMDO, AdaDOConfig, extend_uniform, initial_masks, unreachable_sequences,
-)
+from saddlepoint.solvers.double_oracle import RMDO, AdaDOConfig
+from saddlepoint.solvers.double_oracle.restricted_game import extend_uniform, initial_masks, unreachable_sequences
 from saddlepoint.solvers.efg_best_response import behaviour_from_weights, realization_plan
 
 

@@ -16,9 +16,10 @@ from saddlepoint.solvers.double_oracle import (
     PDOConfig,
     PDOStochasticConfig,
     PSROConfig,
-    RestrictedOutcomeSampling,
     XDOConfig,
     XODOConfig,
+)
+from saddlepoint.solvers.double_oracle.restricted_game import (
     adado_window,
     expand_masks,
     initial_masks,
@@ -26,6 +27,7 @@ from saddlepoint.solvers.double_oracle import (
     restricted_game_size,
     sado_window,
 )
+from saddlepoint.solvers.double_oracle.rmdo import RestrictedOutcomeSampling
 from saddlepoint.solvers.efg_best_response import (
     best_response,
     best_response_nodes,

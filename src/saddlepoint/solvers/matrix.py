@@ -22,7 +22,7 @@ import numpy as np
 from saddlepoint.config import check_choice, check_positive, check_positive_int
 from saddlepoint.errors import InvalidInputError
 from saddlepoint.games.normal_form import NormalFormGame
-from saddlepoint.method import Trace
+from saddlepoint.method import CountsIterations, Trace
 from saddlepoint.solvers.base import SolveResult, solve
 from saddlepoint.solvers.exploitability import _nash_conv_unchecked
 from saddlepoint.solvers.lp import solve_zero_sum
@@ -160,7 +160,7 @@ class Iterate:
     average: tuple[np.ndarray, np.ndarray]
 
 
-class MatrixDynamics:
+class MatrixDynamics(CountsIterations):
     """Base class: keeps the current strategies and the (weighted) running average.
 
     Subclasses implement :meth:`_update`, which advances the current strategies and returns
@@ -185,16 +185,6 @@ class MatrixDynamics:
         self._sum_x = np.zeros(m)
         self._sum_y = np.zeros(n)
         self._weight = 0.0
-
-    @property
-    def iteration(self) -> int:
-        """Iterations completed."""
-        return self._t
-
-    @property
-    def cost(self) -> dict[str, int]:
-        """Iterations completed (the only cost these methods count)."""
-        return {"iterations": self._t}
 
     def output(self) -> tuple[np.ndarray, np.ndarray]:
         """The average strategies (copies)."""
@@ -401,7 +391,7 @@ def _value(game: NormalFormGame, x: np.ndarray, y: np.ndarray) -> float | None:
     return float(x @ game.row_payoffs @ y) if game.is_zero_sum else None
 
 
-class LinearProgram:
+class LinearProgram(CountsIterations):
     """The exact LP as a one-step method: ``step()`` solves the game (zero-sum only)."""
 
     def __init__(self, game: NormalFormGame, config: LPConfig, rng: Any = None) -> None:
@@ -413,14 +403,6 @@ class LinearProgram:
         m, n = game.shape
         self._solution: tuple[np.ndarray, np.ndarray, float] = (np.full(m, 1.0 / m), np.full(n, 1.0 / n), 0.0)
         self._t = 0
-
-    @property
-    def iteration(self) -> int:
-        return self._t
-
-    @property
-    def cost(self) -> dict[str, int]:
-        return {"iterations": self._t}
 
     def step(self) -> None:
         """Solve the LP (once)."""

@@ -9,7 +9,8 @@
   and on extensive-form games' pure strategies.
 
 Every loop is a method (:mod:`saddlepoint.method`) whose step ends with exact best responses;
-run one with :func:`saddlepoint.solvers.base.solve` (a curve row per step).
+run one with :func:`saddlepoint.solvers.base.solve` (a curve row per step). The configs and
+loops are importable from this package; the pure functions from ``restricted_game``.
 
 **Nodes visited** (one counter for every method, so all curves share an x-axis): the inner
 solver's own count (tree edges of full passes in the restricted tree, or histories on sampled
@@ -20,35 +21,18 @@ strategies). Evaluations made only for plotting are not counted; here they cost 
 since every window ends with the best responses that give σ̄_j's exploitability.
 """
 
-from saddlepoint.solvers.double_oracle.matrix_do import DOConfig, DoubleOracle, DoubleOracleConfig, MatrixDoubleOracle
+from saddlepoint.solvers.double_oracle.matrix_do import DOConfig, DoubleOracleConfig
 from saddlepoint.solvers.double_oracle.psro import PSRO, PSROConfig
-from saddlepoint.solvers.double_oracle.restricted_game import (
-    adado_window,
-    expand_masks,
-    extend_uniform,
-    initial_masks,
-    restricted_actions,
-    restricted_br_nodes,
-    restricted_game_size,
-    sado_window,
-    unreachable_sequences,
-)
 from saddlepoint.solvers.double_oracle.rmdo import (
     RMDO,
     AdaDOConfig,
     AdaDOStochasticConfig,
     PDOConfig,
     PDOStochasticConfig,
-    RestrictedOutcomeSampling,
     RMDOConfig,
     XDOConfig,
     XODOConfig,
 )
 
-__all__ = [
-    "PSRO", "RMDO", "AdaDOConfig", "AdaDOStochasticConfig", "DOConfig", "DoubleOracle", "DoubleOracleConfig",
-    "MatrixDoubleOracle", "PDOConfig", "PDOStochasticConfig", "PSROConfig", "RMDOConfig",
-    "RestrictedOutcomeSampling", "XDOConfig", "XODOConfig", "adado_window", "expand_masks", "extend_uniform",
-    "initial_masks", "restricted_actions", "restricted_br_nodes", "restricted_game_size", "sado_window",
-    "unreachable_sequences",
-]
+__all__ = ["PSRO", "RMDO", "AdaDOConfig", "AdaDOStochasticConfig", "DOConfig", "DoubleOracleConfig", "PDOConfig",
+           "PDOStochasticConfig", "PSROConfig", "RMDOConfig", "XDOConfig", "XODOConfig"]

@@ -17,7 +17,7 @@ import numpy as np
 
 from saddlepoint.errors import InvalidInputError
 from saddlepoint.games.normal_form import NormalFormGame
-from saddlepoint.method import Trace
+from saddlepoint.method import CountsIterations, Trace
 from saddlepoint.solvers.base import SolveResult
 from saddlepoint.solvers.double_oracle.psro import PSRO, PSROConfig
 from saddlepoint.solvers.lp import maximin_strategy
@@ -54,7 +54,7 @@ def DoubleOracle(game: Any, config: DOConfig, rng: Any = None) -> MatrixDoubleOr
     return PSRO(game, config, rng)
 
 
-class MatrixDoubleOracle:
+class MatrixDoubleOracle(CountsIterations):
     """Double oracle on a zero-sum matrix game as a method (deterministic; ``rng`` unused).
 
     Starts from the first row and column; each ``step()`` LP-solves the restricted game, takes
@@ -78,14 +78,6 @@ class MatrixDoubleOracle:
         self._t = 0
         self.done = False
         self._row: dict[str, Any] = {}
-
-    @property
-    def iteration(self) -> int:
-        return self._t
-
-    @property
-    def cost(self) -> dict[str, int]:
-        return {"iterations": self._t}
 
     def output(self) -> tuple[np.ndarray, np.ndarray]:
         """The last restricted equilibrium, as full-game strategies (copies)."""

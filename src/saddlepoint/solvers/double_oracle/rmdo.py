@@ -18,13 +18,8 @@ window rules:
   with outcome sampling inside (SADO): ``T_j = max(1, ⌊0.1 · rint(s_j · √A_max,j / d_j)⌋)``,
   ``s_j`` its non-chance non-terminal histories and ``d_j`` its depth.
 
-**Nodes visited** (one counter for every method, so all curves share an x-axis): the inner
-solver's own count (tree edges of full passes in the restricted tree, or histories on sampled
-trajectories), plus every best response's memoised-traversal count
-(:func:`~saddlepoint.solvers.efg_best_response.best_response_nodes`), plus XDO's
-restricted-game checks, plus PSRO's meta-game entries (histories consistent with both pure
-strategies). Evaluations made only for plotting are not counted; here they cost nothing,
-since every window ends with the best responses that give σ̄_j's exploitability.
+**Nodes visited**: one counter for every method of the family (see
+:mod:`saddlepoint.solvers.double_oracle`).
 """
 
 from __future__ import annotations
