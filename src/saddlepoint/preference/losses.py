@@ -18,6 +18,7 @@ import numpy as np
 from saddlepoint.errors import InvalidInputError
 from saddlepoint.preference.objectives import (
     REGULARIZERS,
+    equivalent_regularization,
     inpo_objective,
     inpo_residual,
     nash_md_pg_objective,
@@ -172,18 +173,3 @@ def forward_kl_sft_loss(logp_ref_samples: object) -> tuple[float, np.ndarray]:
     """Forward KL with reference samples: mean of -l_theta(y_ref), y_ref ~ pi_ref. ``(B,)``."""
     (lp,) = _arrays(logp_ref_samples)
     return float(-lp.mean()), np.full_like(lp, -1.0 / lp.size)
-
-
-def equivalent_regularization(eta: float, reg_coef: float, regularizer: str, mix_coef: float = 1.0) -> tuple[float, float] | None:
-    """``(tau_reverse, tau_forward)`` of the game whose equilibrium RSPO's exact-regression
-    limit reaches (RSPO notes, "Idealised tabular limit", halved SPPO term), or None when the
-    surrogate has no such game (chi^2, entropy, no-entropy reverse KL)."""
-    if regularizer == "none" or reg_coef == 0:
-        return 0.0, 0.0
-    if regularizer == "reverse_kl":
-        return 2.0 * reg_coef / eta, 0.0
-    if regularizer == "forward_kl_is":
-        return 0.0, reg_coef / eta
-    if regularizer == "forward_kl_is+reverse_kl":
-        return 2.0 * mix_coef * reg_coef / eta, reg_coef / eta
-    return None

@@ -19,20 +19,25 @@ towards pi_ref (also Nash-MD-PG's KL coefficient, TRL's ``beta``); ``reg_coef`` 
 
 Scaling: the SPPO term is **halved**, 1/2 (l - l_t - eta (p - 1/2))^2, so in the exact limit
 RSPO with reverse KL is magnetic mirror descent with tau = 2 lambda / eta
-(:func:`saddlepoint.preference.losses.equivalent_regularization`).
+(:func:`equivalent_regularization`).
 """
 
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from saddlepoint.config import check_choice, check_positive
 from saddlepoint.errors import InvalidInputError
 
 __all__ = [
+    "PAIR_LOSSES",
     "REGULARIZERS",
+    "PairLossConfig",
+    "equivalent_regularization",
     "geometric_mixture",
     "inpo_objective",
     "inpo_residual",
@@ -56,6 +61,9 @@ REGULARIZERS = (
     "entropy",                   # l_theta^2
     "forward_kl_is+reverse_kl",  # forward_kl_is + mix_coef * reverse_kl
 )
+
+#: The pairwise self-play objectives (Nash-MD's is a policy gradient on one pair, y against y').
+PAIR_LOSSES = ("sppo", "rspo", "inpo")
 
 Array = Any
 """A NumPy array or a torch tensor."""
@@ -184,3 +192,68 @@ def nash_md_pg_objective(logp: Array, logp_ref: Array, p: Array, tau: float, mas
     kl_term = tau * (mask * _stop_gradient(logp - logp_ref) * logp).sum(axis=1)
     score = (p - 0.5) * (mask * logp).sum(axis=1)
     return (kl_term - score).mean()
+
+
+def equivalent_regularization(eta: float, reg_coef: float, regularizer: str, mix_coef: float = 1.0) -> tuple[float, float] | None:
+    """``(tau_reverse, tau_forward)`` of the game whose equilibrium RSPO's exact-regression
+    limit reaches (RSPO notes, "Idealised tabular limit", halved SPPO term), or None when the
+    surrogate has no such game (chi^2, entropy, no-entropy reverse KL)."""
+    if regularizer == "none" or reg_coef == 0:
+        return 0.0, 0.0
+    if regularizer == "reverse_kl":
+        return 2.0 * reg_coef / eta, 0.0
+    if regularizer == "forward_kl_is":
+        return 0.0, reg_coef / eta
+    if regularizer == "forward_kl_is+reverse_kl":
+        return 2.0 * mix_coef * reg_coef / eta, reg_coef / eta
+    return None
+
+
+# --------------------------------------------------------------------------- settings
+@dataclass(frozen=True)
+class PairLossConfig:
+    """The symbols of the pairwise objectives, shared by the sample-based self-play and the
+    language-model trainer (their configs extend this one). :meth:`objective` is the chosen
+    objective on a batch of (winner, loser) pairs."""
+
+    loss: str = "sppo"
+    """``sppo``, ``rspo`` or ``inpo`` (:data:`PAIR_LOSSES`)."""
+    eta: float = 1.0
+    """eta = 1 / beta, scale of the SPPO/RSPO regression target eta (p_hat - 1/2), and INPO's eta."""
+    reg_coef: float = 0.05
+    """lambda, weight of the RSPO regulariser (ignored by ``sppo`` and ``inpo``)."""
+    regularizer: str = "reverse_kl"
+    """RSPO surrogate (:data:`REGULARIZERS`)."""
+    mix_coef: float = 1.0
+    """Reverse-KL weight in ``forward_kl_is+reverse_kl``."""
+    clip: float = 10.0
+    """Exponent cap of the exponential surrogates."""
+    tau: float = 0.05
+    """INPO's regularisation tau (its objective uses eta * tau; needs eta * tau <= 1)."""
+
+    def __post_init__(self) -> None:
+        check_choice("loss", self.loss, PAIR_LOSSES)
+        check_choice("regularizer", self.regularizer, REGULARIZERS)
+        for name in ("eta", "clip"):
+            check_positive(name, getattr(self, name))
+        for name in ("reg_coef", "mix_coef", "tau"):
+            check_positive(name, getattr(self, name), allow_zero=True)
+        if self.loss == "inpo" and self.eta * self.tau > 1:
+            raise InvalidInputError(f"INPO needs eta * tau <= 1, got {self.eta * self.tau}")
+
+    def objective(self, logp: Array, logp_t: Array, logp_ref: Array, p_hat: Array) -> Array:
+        """The chosen objective on pairs: every input ``(B, 2)`` (column 0 the winner, column 1
+        the loser) -> scalar. SPPO / RSPO average over the 2B responses, INPO over the B pairs."""
+        if self.loss == "inpo":
+            return inpo_objective(logp, logp_t, logp_ref, self.eta, self.tau)
+        reg_coef = self.reg_coef if self.loss == "rspo" else 0.0
+        return rspo_objective(logp.reshape(-1), logp_t.reshape(-1), logp_ref.reshape(-1), p_hat.reshape(-1),
+                              self.eta, reg_coef, self.regularizer, clip=self.clip, mix_coef=self.mix_coef)
+
+    def target_regularization(self) -> tuple[float, float] | None:
+        """``(tau_reverse, tau_forward)`` of the game whose equilibrium the objective aims at."""
+        if self.loss == "sppo":
+            return 0.0, 0.0
+        if self.loss == "inpo":
+            return self.tau, 0.0
+        return equivalent_regularization(self.eta, self.reg_coef, self.regularizer, self.mix_coef)

@@ -30,19 +30,12 @@ from saddlepoint.config import check_choice, check_positive, check_positive_int
 from saddlepoint.errors import InvalidInputError
 from saddlepoint.preference.dynamics import PolicyIterate
 from saddlepoint.preference.game import PreferenceGame
-from saddlepoint.preference.losses import (
-    REGULARIZERS,
-    equivalent_regularization,
-    inpo_loss,
-    rspo_loss,
-)
+from saddlepoint.preference.losses import inpo_loss, rspo_loss
+from saddlepoint.preference.objectives import PairLossConfig
 from saddlepoint.preference.oracle import estimate_win_rates, select_pair
 from saddlepoint.rng import make_rng
 
 __all__ = ["SampledSelfPlay", "SampledSelfPlayConfig", "log_softmax"]
-
-LOSSES = ("sppo", "rspo", "inpo")
-
 
 def log_softmax(z: np.ndarray) -> np.ndarray:
     """Row-wise log-softmax of ``(X, K)`` logits."""
@@ -51,13 +44,13 @@ def log_softmax(z: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class SampledSelfPlayConfig:
-    """Sample-based tabular self-play (RSPO notes, E2)."""
+class SampledSelfPlayConfig(PairLossConfig):
+    """Sample-based tabular self-play (RSPO notes, E2): the objective's symbols
+    (:class:`~saddlepoint.preference.objectives.PairLossConfig`) and the sampling and
+    optimisation settings below."""
 
     algo: ClassVar[str] = "sampled_self_play"
     method: ClassVar[str] = "saddlepoint.preference.sampled:SampledSelfPlay"
-    loss: str = "sppo"
-    """``sppo``, ``rspo`` or ``inpo``."""
     iterations: int = 300
     """Self-play iterations (snapshots) T."""
     n_samples: int = 5
@@ -66,18 +59,6 @@ class SampledSelfPlayConfig:
     """Gradient steps per iteration (the "epoch")."""
     learning_rate: float = 0.5
     """Gradient-descent step on the logits (0.2 for INPO, see the module docstring)."""
-    eta: float = 1.0
-    """eta = 1 / beta of the SPPO/RSPO regression target, and INPO's eta."""
-    reg_coef: float = 0.05
-    """lambda of the RSPO loss (ignored by ``sppo`` and ``inpo``)."""
-    regularizer: str = "reverse_kl"
-    """RSPO surrogate (see :data:`saddlepoint.preference.losses.REGULARIZERS`)."""
-    mix_coef: float = 1.0
-    """Reverse-KL weight in ``forward_kl_is+reverse_kl``."""
-    clip: float = 10.0
-    """Exponent cap of the exponential surrogates."""
-    tau: float = 0.05
-    """INPO's regularisation tau (ignored by the others)."""
     pairs_per_prompt: int = 1
     """Independent sample groups (each giving one pair) drawn per prompt per iteration; the
     prompt's loss is the mean over its pairs, so more pairs lower the sampling noise of a step
@@ -88,29 +69,15 @@ class SampledSelfPlayConfig:
     theory, an unbiased labelled pair); ``auto``: ``labelled`` for INPO, else ``extremes``."""
 
     def __post_init__(self) -> None:
-        check_choice("loss", self.loss, LOSSES)
+        super().__post_init__()
         check_positive_int("iterations", self.iterations, allow_zero=True)
         check_positive_int("n_samples", self.n_samples)
         if self.n_samples < 2:
             raise InvalidInputError(f"n_samples must be at least 2 to form a pair, got {self.n_samples}")
         check_positive_int("inner_steps", self.inner_steps)
         check_positive_int("pairs_per_prompt", self.pairs_per_prompt)
-        for name in ("learning_rate", "eta", "clip"):
-            check_positive(name, getattr(self, name))
-        for name in ("reg_coef", "mix_coef", "tau"):
-            check_positive(name, getattr(self, name), allow_zero=True)
-        check_choice("regularizer", self.regularizer, REGULARIZERS)
+        check_positive("learning_rate", self.learning_rate)
         check_choice("pairs", self.pairs, ("auto", "extremes", "labelled"))
-        if self.loss == "inpo" and self.eta * self.tau > 1:
-            raise InvalidInputError(f"INPO needs eta * tau <= 1, got {self.eta * self.tau}")
-
-    def target_regularization(self) -> tuple[float, float] | None:
-        """``(tau_reverse, tau_forward)`` of the game whose equilibrium the loss aims at."""
-        if self.loss == "sppo":
-            return 0.0, 0.0
-        if self.loss == "inpo":
-            return self.tau, 0.0
-        return equivalent_regularization(self.eta, self.reg_coef, self.regularizer, self.mix_coef)
 
 
 class SampledSelfPlay:
