@@ -39,9 +39,15 @@ from saddlepoint.errors import InvalidInputError, SaddlepointError
 from saddlepoint.method import Trace
 from saddlepoint.preference.equilibrium import nash_equilibrium, regularized_equilibrium
 from saddlepoint.preference.game import PreferenceGame
-from saddlepoint.preference.losses import REGULARIZERS, equivalent_regularization, penalty_derivatives
+from saddlepoint.preference.losses import penalty_derivatives
 from saddlepoint.preference.metrics import duality_gap, kl_divergence
-from saddlepoint.preference.objectives import geometric_mixture, magnetic_mirror_step, mirror_ascent
+from saddlepoint.preference.objectives import (
+    REGULARIZERS,
+    equivalent_regularization,
+    geometric_mixture,
+    magnetic_mirror_step,
+    mirror_ascent,
+)
 from saddlepoint.solvers.base import SolveResult
 
 __all__ = [
