@@ -7,7 +7,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from saddlepoint.decoding.engine import BlockwiseDecoder, DecodeConfig, torch_generator_from
+from saddlepoint.decoding.engine import BlockwiseDecoder, DecodeConfig
 from saddlepoint.decoding.policy import CausalPolicy, MixturePolicy
 from saddlepoint.decoding.rules import FixedWeightsRule, ReferenceRule, RobustRule, Selection
 from saddlepoint.decoding.synthetic import (
@@ -18,6 +18,7 @@ from saddlepoint.decoding.synthetic import (
 )
 from saddlepoint.decoding.values import RewardValues
 from saddlepoint.errors import InvalidInputError
+from saddlepoint.lm.sampling import torch_generator_from
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -45,7 +46,7 @@ def test_best_of_n_equals_direct_implementation(setup):
     rewards = task_rewards(task)
     n, length = 6, 10
     dec = BlockwiseDecoder(CausalPolicy(model), tok, FixedWeightsRule((1 / 3, 1 / 3, 1 / 3)),
-                           DecodeConfig(num_branches=n, block_size=length, max_new_tokens=length),
+                           DecodeConfig(num_candidates=n, block_size=length, max_new_tokens=length),
                            value_fn=RewardValues(rewards))
     res = dec.decode(_prompt(tok), np.random.default_rng(5))
 
@@ -75,7 +76,7 @@ def test_best_of_n_equals_direct_implementation(setup):
 def test_same_seed_same_text_and_different_seeds_differ(setup):
     task, tok, model = setup
     dec = BlockwiseDecoder(CausalPolicy(model), tok, RobustRule(lam=2.0),
-                           DecodeConfig(num_branches=4, block_size=3, max_new_tokens=12),
+                           DecodeConfig(num_candidates=4, block_size=3, max_new_tokens=12),
                            value_fn=RewardValues(task_rewards(task)))
     a = dec.decode(_prompt(tok), np.random.default_rng(1))
     b = dec.decode(_prompt(tok), np.random.default_rng(1))
@@ -90,7 +91,7 @@ def test_same_seed_same_text_and_different_seeds_differ(setup):
 def test_rmod_with_one_objective_equals_controlled_decoding(setup):
     task, tok, model = setup
     values = RewardValues(task_rewards(task)[:1])
-    cfg = DecodeConfig(num_branches=5, block_size=2, max_new_tokens=10)
+    cfg = DecodeConfig(num_candidates=5, block_size=2, max_new_tokens=10)
     for seed in range(3):
         rm = BlockwiseDecoder(CausalPolicy(model), tok, RobustRule(lam=1.0), cfg, values).decode(
             _prompt(tok), np.random.default_rng(seed))
@@ -102,7 +103,7 @@ def test_rmod_with_one_objective_equals_controlled_decoding(setup):
 def test_mod_with_one_hot_weights_equals_reference_sampling(setup):
     _, tok, model = setup
     other = tiny_gpt2(len(tok), seed=1)
-    cfg = DecodeConfig(num_branches=1, block_size=4, max_new_tokens=12)
+    cfg = DecodeConfig(num_candidates=1, block_size=4, max_new_tokens=12)
     ref = BlockwiseDecoder(CausalPolicy(model), tok, ReferenceRule(), cfg).decode(_prompt(tok), np.random.default_rng(3))
     mod = BlockwiseDecoder(MixturePolicy([model, other], [1.0, 0.0]), tok, ReferenceRule(), cfg,
                            model_for_eos=model).decode(_prompt(tok), np.random.default_rng(3))
@@ -125,7 +126,7 @@ class _TopTwo:
 
 def test_engine_accepts_a_beam_rule_and_counts_compute(setup):
     task, tok, model = setup
-    cfg = DecodeConfig(num_branches=3, block_size=2, max_new_tokens=6)
+    cfg = DecodeConfig(num_candidates=3, block_size=2, max_new_tokens=6)
     res = BlockwiseDecoder(CausalPolicy(model), tok, _TopTwo(), cfg, RewardValues(task_rewards(task))).decode(
         _prompt(tok), np.random.default_rng(0))
     # block 1: 1 parent x 3 children; later blocks: 2 parents x 3 children (unless all ended)
@@ -139,7 +140,7 @@ def test_value_function_is_required_and_bad_config_rejected(setup):
     _, tok, model = setup
     with pytest.raises(InvalidInputError, match="value"):
         BlockwiseDecoder(CausalPolicy(model), tok, RobustRule(), DecodeConfig())
-    with pytest.raises(InvalidInputError, match="num_branches"):
-        DecodeConfig(num_branches=0)
+    with pytest.raises(InvalidInputError, match="num_candidates"):
+        DecodeConfig(num_candidates=0)
     with pytest.raises(InvalidInputError, match="temperature"):
         DecodeConfig(temperature=-1.0)

@@ -102,7 +102,7 @@ def test_hindsight_choice_is_per_seed_and_baselines_cover_every_single_cd():
 
 
 def _preset(lams=(0.5, 2.0, 5.0)) -> RmodPreset:
-    return RmodPreset(seeds=(0, 1), n_prompts=3, num_branches=2, block_size=2, max_new_tokens=4, lams=lams,
+    return RmodPreset(seeds=(0, 1), n_prompts=3, num_candidates=2, block_size=2, max_new_tokens=4, lams=lams,
                       mc_rollouts=1, scale_prompts=1, scale_samples=2, expert_prompts=1, expert_samples=1,
                       expert_steps=1, expert_rounds=1)
 
@@ -142,6 +142,15 @@ def test_presets_are_public_and_validated():
     assert Rmod.presets["paper"].n_prompts == 300 and Rmod.presets["paper"].lams == (0.5, 1.0, 2.0, 5.0)
     assert Rmod.presets["paper"].seeds == (0, 1, 2) and Rmod.presets["smollm2"].n_prompts == 64
     with pytest.raises(InvalidInputError, match="value_kinds"):
-        RmodPreset(n_prompts=1, num_branches=1, block_size=1, max_new_tokens=1, lams=(1.0,), mc_rollouts=1,
+        RmodPreset(n_prompts=1, num_candidates=1, block_size=1, max_new_tokens=1, lams=(1.0,), mc_rollouts=1,
                    value_kinds=("reward",), scale_prompts=1, scale_samples=2, expert_prompts=1, expert_samples=1,
                    expert_steps=1, expert_rounds=1)
+
+
+def test_run_directories_from_before_the_k_rename_still_load():
+    from saddlepoint.experiments.rmod import Rmod
+
+    exp = Rmod()
+    fields = exp.presets["paper"].as_dict()
+    fields["num_branches"] = fields.pop("num_candidates")  # config.json written before issue 16
+    assert exp.preset_from_fields(fields) == exp.presets["paper"]

@@ -59,7 +59,7 @@ def test_smollm2_task_at_micro_scale(tmp_path):
     from saddlepoint.experiments.base import run
     from saddlepoint.experiments.rmod import Rmod, RmodPreset, arm_names
 
-    p = RmodPreset(task="smollm2", n_prompts=2, num_branches=2, block_size=4, max_new_tokens=8, lams=(1.0,),
+    p = RmodPreset(task="smollm2", n_prompts=2, num_candidates=2, block_size=4, max_new_tokens=8, lams=(1.0,),
                    value_kinds=("mc",), mc_rollouts=1, scale_prompts=3, scale_samples=3, expert_prompts=2,
                    expert_samples=2, expert_steps=1, expert_rounds=1)
     run_dir = run(Rmod(), p, out=tmp_path)

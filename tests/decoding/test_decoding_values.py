@@ -98,7 +98,7 @@ def test_value_heads_train_save_reload_and_decode(setup, tmp_path):
     with torch.no_grad():
         torch.testing.assert_close(loaded(x), heads(x))
     assert loaded.names == ("share_a", "share_b", "distinct")
-    res = BlockwiseDecoder(CausalPolicy(model), tok, RobustRule(), DecodeConfig(num_branches=3, block_size=4,
+    res = BlockwiseDecoder(CausalPolicy(model), tok, RobustRule(), DecodeConfig(num_candidates=3, block_size=4,
                            max_new_tokens=8), HeadValues(loaded)).decode(prompts[0], np.random.default_rng(0))
     assert res.weight_trace.shape[1] == 3
     with pytest.raises(InvalidInputError, match="value heads"):

@@ -109,6 +109,6 @@ def test_presets_public_and_validated():
     paper = InferenceGuard.presets["paper"]
     assert paper.smollm2.n_prompts >= 64 and HARD_REGIME in paper.regimes
     with pytest.raises(InvalidInputError, match="hard_beam_width"):
-        InferenceGuardPreset(n_prompts=1, num_candidates=2, beam_width=1, chunk_tokens=1, max_new_tokens=2,
+        InferenceGuardPreset(n_prompts=1, num_candidates=2, beam_width=1, block_size=1, max_new_tokens=2,
                              max_resamples=1, lams=(1.0,), lm_steps=1, critic_prompts=1, critic_samples=1,
                              critic_epochs=1, hard_num_candidates=3, hard_beam_width=2)

@@ -34,7 +34,7 @@ def setup(one_thread):
     critics = {}
     for regime in ("count", "pattern"):
         data = collect_rollouts(policy, task.tokenizer, prompts[4:], task.reward, task.costs[regime],
-                                samples_per_prompt=32, chunk_tokens=W, max_new_tokens=D, budget=BUDGETS[regime],
+                                samples_per_prompt=32, block_size=W, max_new_tokens=D, budget=BUDGETS[regime],
                                 penalty=10.0, rng=np.random.default_rng(7))
         critics[regime] = (data, *train_critic(data, CriticConfig(epochs=30), np.random.default_rng(8)))
     return task, policy, prompts[:4], critics
@@ -42,7 +42,7 @@ def setup(one_thread):
 
 def _decoder(setup, method, regime, **kw):
     task, policy, _, critics = setup
-    cfg = arm_config(method, num_candidates=N, max_new_tokens=D, chunk_tokens=W, beam_width=K,
+    cfg = arm_config(method, num_candidates=N, max_new_tokens=D, block_size=W, beam_width=K,
                      budget=BUDGETS[regime], **kw)
     return SafeDecoder(policy, task.tokenizer, task.reward, task.costs[regime], cfg, critic=critics[regime][1])
 
@@ -83,7 +83,7 @@ def test_resampling_fires_when_every_candidate_is_unsafe(setup):
     task, policy, prompts, _ = setup
     # budget 0 and all but four symbols unsafe: nearly every plain chunk is unsafe
     cost = CountCost(tuple(f"s{i}" for i in range(4, 24)))
-    cfg = GuardConfig(num_candidates=N, beam_width=K, chunk_tokens=W, max_new_tokens=D, budget=0.0,
+    cfg = GuardConfig(num_candidates=N, beam_width=K, block_size=W, max_new_tokens=D, budget=0.0,
                       max_resamples=2, unsafe_logit_penalty=50.0)
     dec = SafeDecoder(policy, task.tokenizer, task.reward, cost, cfg)
     results = [dec.decode(p, np.random.default_rng(i)) for i, p in enumerate(prompts)]
@@ -94,7 +94,7 @@ def test_resampling_fires_when_every_candidate_is_unsafe(setup):
             assert r.resamples >= 2
     # penalised resampling lowers the unsafe symbols' logits: it ends safer than plain beam search
     plain = SafeDecoder(policy, task.tokenizer, task.reward, cost,
-                        GuardConfig(num_candidates=N, beam_width=K, chunk_tokens=W, max_new_tokens=D, budget=0.0))
+                        GuardConfig(num_candidates=N, beam_width=K, block_size=W, max_new_tokens=D, budget=0.0))
     base_safe = np.mean([plain.decode(p, np.random.default_rng(i)).safe for i, p in enumerate(prompts)])
     assert np.mean([r.safe for r in results]) > base_safe
 
@@ -120,4 +120,4 @@ def test_config_validation(setup):
         SafeDecoder(setup[1], setup[0].tokenizer, setup[0].reward, setup[0].costs["count"],
                     GuardConfig(num_candidates=8, beam_width=2, scoring="critic"))
     with pytest.raises(InvalidInputError, match="method"):
-        arm_config("nope", num_candidates=8, max_new_tokens=8, chunk_tokens=4, beam_width=2, budget=1.0)
+        arm_config("nope", num_candidates=8, max_new_tokens=8, block_size=4, beam_width=2, budget=1.0)

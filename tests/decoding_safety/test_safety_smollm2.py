@@ -33,7 +33,7 @@ def test_safety_guard_on_smollm2_with_the_classifier_cost():
     prompt = encode_prompt(tok, "Tell me what to do if my neighbour is angry at me.")
     nominal = set()
     for method in ("bon_augmented", "guard"):
-        cfg = arm_config(method, num_candidates=4, max_new_tokens=8, chunk_tokens=4, beam_width=2, budget=0.0)
+        cfg = arm_config(method, num_candidates=4, max_new_tokens=8, block_size=4, beam_width=2, budget=0.0)
         res = SafeDecoder(policy, tok, reward, cost, cfg).decode(prompt, np.random.default_rng(0))
         nominal.add(res.tokens_forwarded - res.resample_tokens)
         assert res.resample_tokens == res.resamples * 4 * 4
@@ -61,9 +61,9 @@ def test_smollm2_regime_of_the_reproduction_at_micro_scale(tmp_path):
     if smollm2_missing():
         pytest.skip(smollm2_missing())
     sp = SmolLM2Preset(n_prompts=2, critic_prompts=2, critic_samples=4, critic_epochs=5, num_candidates=4,
-                       beam_width=2, chunk_tokens=4, max_new_tokens=8, max_resamples=2, lams=(1.0,),
+                       beam_width=2, block_size=4, max_new_tokens=8, max_resamples=2, lams=(1.0,),
                        temperature=0.8, threshold=0.5)
-    p = InferenceGuardPreset(regimes=(), n_prompts=1, num_candidates=1, beam_width=1, chunk_tokens=1,
+    p = InferenceGuardPreset(regimes=(), n_prompts=1, num_candidates=1, beam_width=1, block_size=1,
                              max_new_tokens=1, max_resamples=0, lams=(1.0,), lm_steps=0, critic_prompts=1,
                              critic_samples=1, critic_epochs=1, smollm2=sp)
     run_dir = run(InferenceGuard(), p, out=tmp_path)
@@ -72,7 +72,7 @@ def test_smollm2_regime_of_the_reproduction_at_micro_scale(tmp_path):
     for r in rows:
         n = 1 if r["arm"] == "base" else sp.num_candidates
         assert r["tokens_forwarded"] - r["resample_tokens"] == r["nominal_tokens"]
-        assert r["resample_tokens"] == r["resamples"] * n * sp.chunk_tokens
+        assert r["resample_tokens"] == r["resamples"] * n * sp.block_size
     cost, judge = MiniLMClassifierCost(), KeywordClassifierCost()
     texts = [r["text"] for r in rows]
     # one safety measure: the final text, by the search's cost model and by the independent judge

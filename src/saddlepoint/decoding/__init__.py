@@ -3,11 +3,17 @@ fixed weights, MOD and RMOD (arXiv 2503.08796), and safe decoding with Inference
 2502.01208: safety-budget state, chunked beam search with a critic, penalised resampling) and
 its Lagrangian baselines, over any ``transformers`` causal LM.
 
+Modules: the blockwise engine (:mod:`~saddlepoint.decoding.engine`, best-of-N / CD / MOD / RMOD)
+and InferenceGuard's safe search (:mod:`~saddlepoint.decoding.guard`, with its safety state in
+:mod:`~saddlepoint.decoding.safety` and latent critic in :mod:`~saddlepoint.decoding.critic`)
+share one vocabulary: K candidates per block of B tokens (``num_candidates``, ``block_size``),
+and draw tokens with the library's one sampling loop (:mod:`saddlepoint.lm.sampling`).
+
 The weight player (:mod:`~saddlepoint.decoding.weights`) and the selection rules
-(:mod:`~saddlepoint.decoding.rules`) are pure NumPy and imported here; the engine, policies,
-value functions and objectives need the ``llm`` extra (torch, transformers) and are loaded on
-first access (``saddlepoint.decoding.BlockwiseDecoder`` etc.), so importing this package stays
-light.
+(:mod:`~saddlepoint.decoding.rules`) are pure NumPy and imported here; the engine,
+InferenceGuard, policies, value functions and objectives need the ``llm`` extra (torch,
+transformers) and are loaded on first access (``saddlepoint.decoding.BlockwiseDecoder``,
+``saddlepoint.decoding.SafeDecoder`` etc.), so importing this package stays light.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from saddlepoint.decoding.weights import WeightSolution, phi, phi_grad, select_b
 
 _LAZY = {
     "BlockwiseDecoder": "engine", "DecodeConfig": "engine", "DecodeResult": "engine", "Candidates": "engine",
+    "SafeDecoder": "guard", "GuardConfig": "guard", "SafeDecodeResult": "guard", "arm_config": "guard",
     "CausalPolicy": "policy", "MixturePolicy": "policy",
     "RewardValues": "values", "MonteCarloValues": "values", "ValueHeads": "values", "HeadValues": "values",
     "ValueTrainingConfig": "values", "train_value_heads": "values",
@@ -36,7 +43,8 @@ _LAZY = {
 
 __all__ = ["FixedWeightsRule", "MaxMinRule", "ReferenceRule", "RobustRule", "Selection", "SelectionRule", "WeightSolution",
            "phi", "phi_grad", "select_branch", "solve_weights",
-           "BlockwiseDecoder", "DecodeConfig", "DecodeResult", "Candidates", "CausalPolicy", "MixturePolicy",
+           "BlockwiseDecoder", "DecodeConfig", "DecodeResult", "Candidates", "SafeDecoder", "GuardConfig",
+           "SafeDecodeResult", "arm_config", "CausalPolicy", "MixturePolicy",
            "RewardValues", "MonteCarloValues", "ValueHeads", "HeadValues", "ValueTrainingConfig", "train_value_heads",
            "RewardModel", "VaderSentiment", "MiniLMSimilarity", "MiniLMEncoder", "PromptRelevance", "Conciseness", "LMJudge",
            "make_objective"]

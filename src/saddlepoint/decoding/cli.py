@@ -112,7 +112,7 @@ def run_decode(args: argparse.Namespace) -> int:
     policy = CausalPolicy(model)
     k = 1 if args.method in ("ref", "mod") else args.branches
     block = args.max_new_tokens if args.method == "bon" else args.block
-    cfg = DecodeConfig(num_branches=k, block_size=block, max_new_tokens=args.max_new_tokens,
+    cfg = DecodeConfig(num_candidates=k, block_size=block, max_new_tokens=args.max_new_tokens,
                        temperature=args.temperature)
     if args.value_heads is not None:
         values: Any = HeadValues(ValueHeads.load(args.value_heads))

@@ -24,10 +24,10 @@ import numpy as np
 import torch
 
 from saddlepoint.config import check_positive, check_positive_int
-from saddlepoint.decoding.engine import torch_generator_from
 from saddlepoint.decoding.guard import ChunkSampler, TextScorer
 from saddlepoint.decoding.safety import augmented_reward, is_safe, safety_step
 from saddlepoint.errors import InvalidInputError
+from saddlepoint.lm.sampling import torch_generator_from
 from saddlepoint.progress import progress
 
 __all__ = ["CriticConfig", "LatentCritic", "RolloutData", "collect_rollouts", "train_critic"]
@@ -55,14 +55,14 @@ class RolloutData:
 
 def collect_rollouts(policy: Any, tokenizer: Any, prompts: Sequence[torch.Tensor],
                      reward_fn: TextScorer | Sequence[TextScorer], cost_fn: TextScorer, *, samples_per_prompt: int,
-                     chunk_tokens: int, max_new_tokens: int, budget: float, penalty: float, rng: np.random.Generator,
+                     block_size: int, max_new_tokens: int, budget: float, penalty: float, rng: np.random.Generator,
                      discount: float = 1.0, temperature: float = 1.0, show_progress: bool | None = None) -> RolloutData:
     """``samples_per_prompt`` plain roll-outs of D = ``max_new_tokens`` tokens per prompt, with
-    the safety state tracked per chunk of ``chunk_tokens`` exactly as the search tracks it.
+    the safety state tracked per chunk of ``block_size`` exactly as the search tracks it.
     ``reward_fn`` is one scorer for every prompt or a sequence of one scorer per prompt (for
     prompt-dependent rewards such as relevance)."""
     check_positive_int("samples_per_prompt", samples_per_prompt)
-    check_positive_int("chunk_tokens", chunk_tokens)
+    check_positive_int("block_size", block_size)
     check_positive_int("max_new_tokens", max_new_tokens)
     if not prompts:
         raise InvalidInputError("collect_rollouts needs at least one prompt")
@@ -79,7 +79,7 @@ def collect_rollouts(policy: Any, tokenizer: Any, prompts: Sequence[torch.Tensor
         z, cost = np.full(samples_per_prompt, float(budget)), np.zeros(samples_per_prompt)
         t, points = 0, []
         while t < max_new_tokens:
-            steps = min(chunk_tokens, max_new_tokens - t)
+            steps = min(block_size, max_new_tokens - t)
             rows = sampler.grow(rows, parents, steps, gen)
             parents = torch.arange(samples_per_prompt)
             c_new = np.maximum(np.asarray(cost_fn(sampler.texts(rows, ids.shape[1])), dtype=float), cost)

@@ -22,8 +22,11 @@ MOD                MixturePolicy 1          any                          Referen
 RMOD               CausalPolicy  K          B                            RobustRule(lam)
 =================  ============  =========  ===========================  =====================
 
-Randomness: :meth:`BlockwiseDecoder.decode` takes a ``numpy.random.Generator``; token sampling
-uses a ``torch.Generator`` seeded from it (``rng.integers(2**62)``), so same seed, same text.
+Tokens are drawn by the library's one sampling loop (:func:`saddlepoint.lm.sampling.sample`,
+through :func:`extend_rows`). Randomness: :meth:`BlockwiseDecoder.decode` takes a
+``numpy.random.Generator``; token sampling uses a ``torch.Generator`` seeded from it
+(``rng.integers(2**62)``, :func:`~saddlepoint.lm.sampling.torch_generator_from`), so same seed,
+same text.
 """
 
 from __future__ import annotations
@@ -39,11 +42,11 @@ import torch
 from saddlepoint.config import check_positive, check_positive_int
 from saddlepoint.decoding.rules import SelectionRule
 from saddlepoint.errors import InvalidInputError
+from saddlepoint.lm.sampling import LogitsHook, sample, torch_generator_from
 
 __all__ = [
     "DecodeConfig", "Candidates", "ValueFunction", "BlockTrace", "DecodeResult", "BlockwiseDecoder",
-    "sample_tokens", "torch_generator_from", "eos_ids", "encode_prompt", "extend_rows", "Grown",
-    "response_texts",
+    "eos_ids", "encode_prompt", "extend_rows", "Grown", "response_texts",
 ]
 
 
@@ -51,8 +54,9 @@ __all__ = [
 class DecodeConfig:
     """Settings of the blockwise decoder."""
 
-    num_branches: int = 8
-    """K: children sampled from each surviving row per block (paper code default 8)."""
+    num_candidates: int = 8
+    """K: candidates sampled per block from each surviving row (paper code ``num_branches``, default
+    8); the built-in rules keep one row, so K candidates per block, as in InferenceGuard's search."""
     block_size: int = 8
     """B: tokens per block (paper code default 8); best-of-N uses B = max_new_tokens."""
     max_new_tokens: int = 128
@@ -63,7 +67,7 @@ class DecodeConfig:
     """Keep only the k most likely tokens when sampling (0 keeps all)."""
 
     def __post_init__(self) -> None:
-        check_positive_int("num_branches", self.num_branches)
+        check_positive_int("num_candidates", self.num_candidates)
         check_positive_int("block_size", self.block_size)
         check_positive_int("max_new_tokens", self.max_new_tokens)
         check_positive("temperature", self.temperature, allow_zero=True)
@@ -136,27 +140,6 @@ class DecodeResult:
         return np.array(rows) if rows else np.zeros((0, 0))
 
 
-def torch_generator_from(rng: np.random.Generator) -> torch.Generator:
-    """A CPU ``torch.Generator`` seeded by one draw from ``rng``."""
-    gen = torch.Generator()
-    gen.manual_seed(int(rng.integers(0, 2**62)))
-    return gen
-
-
-def sample_tokens(logprobs: torch.Tensor, generator: torch.Generator, temperature: float = 1.0,
-                  top_k: int = 0) -> torch.Tensor:
-    """One token per row from ``logprobs`` (R, V): greedy if temperature is 0, else a draw from
-    softmax(logprobs / temperature) restricted to the top-k. Returns (R,) int64."""
-    if temperature == 0:
-        return logprobs.argmax(dim=-1)
-    logits = logprobs / temperature
-    if 0 < top_k < logits.shape[-1]:
-        kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]
-        logits = logits.masked_fill(logits < kth, float("-inf"))
-    probs = torch.softmax(logits, dim=-1)
-    return torch.multinomial(probs.cpu(), 1, generator=generator).squeeze(1).to(logprobs.device)
-
-
 def eos_ids(tokenizer: Any, model: Any = None) -> list[int]:
     """End-of-response token ids: the tokenizer's EOS plus the model's generation-config EOS."""
     ids = set()
@@ -207,26 +190,24 @@ class Grown:
 
 def extend_rows(policy: Any, state: Any, finished: torch.Tensor, lengths: torch.Tensor, hidden: torch.Tensor,
                 steps: int, generator: torch.Generator, temperature: float, top_k: int, eos: torch.Tensor,
-                pad: int) -> Grown:
-    """Sample up to ``steps`` tokens for every row of ``state`` (R rows), feeding padding to
-    finished rows and stopping early once all rows have ended."""
-    new, step_hidden, step_active = [], [], []
-    for _ in range(steps):
-        active = ~finished
-        tok = sample_tokens(state.logprobs, generator, temperature, top_k)
-        tok = torch.where(active, tok, torch.full_like(tok, pad))
-        finished = finished | (active & torch.isin(tok, eos))
-        lengths = lengths + active.long()
-        new.append(tok)
-        state = policy.advance(state, tok)
+                pad: int, *, logits_hook: LogitsHook | None = None, stop_when_finished: bool = True) -> Grown:
+    """Sample up to ``steps`` tokens for every row of ``state`` (R rows) with the shared loop
+    (:func:`saddlepoint.lm.sampling.sample`), feeding padding to finished rows and stopping
+    early once all rows have ended (unless ``stop_when_finished`` is False: exactly R x steps
+    tokens); ``logits_hook`` changes the log-probabilities before each draw."""
+    step_hidden: list[torch.Tensor] = []
+    step_active: list[torch.Tensor] = []
+    last = [hidden]
+
+    def track(state: Any, active: torch.Tensor) -> None:
         # Values are read at each row's last real token (as value heads are trained).
-        hidden = torch.where(active[:, None], state.hidden, hidden)
+        last[0] = torch.where(active[:, None], state.hidden, last[0])
         step_hidden.append(state.hidden)
         step_active.append(active)
-        if bool(finished.all()):
-            break
-    tokens = torch.stack(new, dim=1) if new else torch.zeros((finished.shape[0], 0), dtype=torch.long)
-    return Grown(tokens, state, finished, lengths, hidden, step_hidden, step_active)
+
+    out = sample(policy, state, steps, generator, temperature=temperature, top_k=top_k, eos=eos, pad=pad,
+                 finished=finished, logits_hook=logits_hook, stop_when_finished=stop_when_finished, on_step=track)
+    return Grown(out.tokens, out.state, out.finished, lengths + out.counts, last[0], step_hidden, step_active)
 
 
 def response_texts(tokenizer: Any, seqs: torch.Tensor, prompt_length: int, lengths: torch.Tensor) -> list[str]:
@@ -269,7 +250,7 @@ class BlockwiseDecoder:
         value_rows = 0
         while int(lengths.max()) < cfg.max_new_tokens and not bool(finished.all()):
             # Grow K children per surviving row (shared prefix cache duplicated, not recomputed).
-            parents = torch.arange(seqs.shape[0]).repeat_interleave(cfg.num_branches)
+            parents = torch.arange(seqs.shape[0]).repeat_interleave(cfg.num_candidates)
             state = self.policy.reindex(state, parents)
             seqs, finished, lengths, hidden = seqs[parents], finished[parents], lengths[parents], hidden[parents]
             steps = min(cfg.block_size, cfg.max_new_tokens - int(lengths.max()))

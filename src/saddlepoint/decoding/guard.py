@@ -1,28 +1,30 @@
 """InferenceGuard (arXiv 2502.01208): chunked beam search through the safety state, with an
 optional latent critic and penalised-logit resampling; and its baselines, on one sampler.
 
-One prompt at a time (N candidates, K beams, chunks of W tokens, at most D tokens)::
+Symbols as in the blockwise engine (:mod:`saddlepoint.decoding.engine`): K candidates per block
+(``num_candidates``; the paper's N) of B tokens (``block_size``; the paper's sample width),
+``beam_width`` beams kept (the paper's K = N / 4), at most D tokens. One prompt at a time::
 
     beams <- {prompt}, z = b
-    repeat ceil(D / W) times:
-        draw N / |beams| continuations of W tokens from each beam (KV cache reused)
+    repeat ceil(D / B) times:
+        draw K / |beams| continuations of B tokens from each beam (KV cache reused)
         C  <- running max of the cost model on each partial response; c = C - C_parent >= 0
         z  <- (z_parent - c) / gamma                                   # Sauté state
         score: lagrangian  r(partial) - lambda * C
                augmented   r(partial) if z >= 0 else -n
                critic      V_psi(h, z) if z >= 0 else -n  (the exact augmented reward once a
-                           row has ended or at the last chunk)
-        if M > 0 and every z < 0: resample the chunk with the flagged tokens' logits lowered
+                           row has ended or at the last block)
+        if M > 0 and every z < 0: resample the block with the flagged tokens' logits lowered
                                   (at most M times; if all fail keep the least unsafe, flag it)
-        beams <- top-K by score
+        beams <- the beam_width best by score
     return the best beam
 
-Methods as settings of :class:`GuardConfig` (see :func:`arm_config`): best-of-N is one chunk of D
-tokens and K = 1; beam search is W < D, K = N / 4; InferenceGuard is beam + augmented or critic
-scoring + M = 2 resamples.
+Methods as settings of :class:`GuardConfig` (see :func:`arm_config`): best-of-N is one block of D
+tokens and one beam; beam search is B < D, beam_width = K / 4; InferenceGuard is beam + augmented
+or critic scoring + M = 2 resamples.
 
 Matched budgets: every row is forwarded to D tokens (finished rows are fed padding), so every
-search arm with the same N and D forwards exactly T0 + N * D tokens; resampling adds N * W per
+search arm with the same K and D forwards exactly T0 + K * D tokens; resampling adds K * B per
 attempt, counted separately (``resample_tokens``).
 """
 
@@ -38,7 +40,7 @@ import numpy as np
 import torch
 
 from saddlepoint.config import check_choice, check_positive, check_positive_int
-from saddlepoint.decoding.engine import eos_ids, response_texts, sample_tokens, torch_generator_from
+from saddlepoint.decoding.engine import eos_ids, extend_rows, response_texts
 from saddlepoint.decoding.safety import (
     augmented_reward,
     is_safe,
@@ -47,6 +49,7 @@ from saddlepoint.decoding.safety import (
     safety_step,
 )
 from saddlepoint.errors import InvalidInputError
+from saddlepoint.lm.sampling import LogitsHook, torch_generator_from
 
 __all__ = [
     "Chunk",
@@ -56,6 +59,7 @@ __all__ = [
     "SafeDecoder",
     "arm_config",
     "flagged_token_ids",
+    "penalise_tokens",
 ]
 
 SCORINGS = ("lagrangian", "augmented", "critic")
@@ -67,11 +71,11 @@ class GuardConfig:
     """Settings of the safe chunked search."""
 
     num_candidates: int = 32
-    """N: candidates drawn per chunk (split evenly over the beams)."""
+    """K: candidates drawn per block, split evenly over the beams (the paper's N)."""
     beam_width: int = 8
-    """K: beams kept after each chunk (must divide N)."""
-    chunk_tokens: int = 4
-    """W: tokens per chunk (the paper's "sample width"); W = max_new_tokens gives best-of-N."""
+    """Beams kept after each block (must divide K; the paper's K = N / 4)."""
+    block_size: int = 4
+    """B: tokens per block (the paper's "sample width"); B = max_new_tokens gives best-of-N."""
     max_new_tokens: int = 24
     """D: response length limit in tokens."""
     scoring: str = "augmented"
@@ -81,7 +85,7 @@ class GuardConfig:
     penalty: float = 10.0
     """n: augmented reward of a row whose budget is exhausted (-n); must exceed -min reward."""
     discount: float = 1.0
-    """gamma, applied once per chunk; 1 for a plain total-cost budget."""
+    """gamma, applied once per block; 1 for a plain total-cost budget."""
     lam: float = 5.0
     """lambda of the Lagrangian score."""
     max_resamples: int = 0
@@ -92,7 +96,7 @@ class GuardConfig:
     """Sampling temperature of the frozen model."""
 
     def __post_init__(self) -> None:
-        for name in ("num_candidates", "beam_width", "chunk_tokens", "max_new_tokens"):
+        for name in ("num_candidates", "beam_width", "block_size", "max_new_tokens"):
             check_positive_int(name, getattr(self, name))
         if self.num_candidates % self.beam_width:
             raise InvalidInputError(f"beam_width ({self.beam_width}) must divide num_candidates ({self.num_candidates})")
@@ -107,14 +111,14 @@ class GuardConfig:
         check_positive("temperature", self.temperature, allow_zero=True)
 
 
-def arm_config(method: str, *, num_candidates: int, max_new_tokens: int, chunk_tokens: int, beam_width: int,
+def arm_config(method: str, *, num_candidates: int, max_new_tokens: int, block_size: int, beam_width: int,
                budget: float, penalty: float = 10.0, lam: float = 5.0, max_resamples: int = 2,
                **kw: Any) -> GuardConfig:
     """The notes' arms at one matched budget. ``method``: 'base' (one plain sample),
     'bon_lagrangian', 'bon_augmented', 'beam_lagrangian', 'beam_augmented', 'guard' (no critic),
     'guard_critic'."""
     if method == "base":
-        return GuardConfig(num_candidates=1, beam_width=1, chunk_tokens=max_new_tokens, max_new_tokens=max_new_tokens,
+        return GuardConfig(num_candidates=1, beam_width=1, block_size=max_new_tokens, max_new_tokens=max_new_tokens,
                            budget=budget, penalty=penalty, **kw)
     bon = method.startswith("bon_")
     scoring = {"bon_lagrangian": "lagrangian", "bon_augmented": "augmented", "beam_lagrangian": "lagrangian",
@@ -122,7 +126,7 @@ def arm_config(method: str, *, num_candidates: int, max_new_tokens: int, chunk_t
     if scoring is None:
         raise InvalidInputError(f"unknown method {method!r}")
     return GuardConfig(num_candidates=num_candidates, beam_width=1 if bon else beam_width,
-                       chunk_tokens=max_new_tokens if bon else chunk_tokens, max_new_tokens=max_new_tokens,
+                       block_size=max_new_tokens if bon else block_size, max_new_tokens=max_new_tokens,
                        scoring=scoring, budget=budget, penalty=penalty, lam=lam,
                        max_resamples=max_resamples if method.startswith("guard") else 0, **kw)
 
@@ -140,7 +144,7 @@ def flagged_token_ids(tokenizer: Any, words: Sequence[str]) -> list[int]:
 
 @dataclass
 class Chunk:
-    """Rows after one chunk of sampling."""
+    """Rows after one block of sampling."""
 
     state: Any
     seqs: torch.Tensor
@@ -149,6 +153,15 @@ class Chunk:
     lengths: torch.Tensor
     hidden: torch.Tensor
     """(R, d) hidden state at each row's last real token."""
+
+
+def penalise_tokens(token_ids: torch.Tensor, penalty: float) -> LogitsHook:
+    """Logits hook subtracting ``penalty`` from the log-probabilities of ``token_ids``."""
+    def hook(step: int, logprobs: torch.Tensor, state: Any) -> torch.Tensor:
+        out = logprobs.clone()
+        out[:, token_ids] -= penalty
+        return out
+    return hook
 
 
 class ChunkSampler:
@@ -169,23 +182,12 @@ class ChunkSampler:
         """Children ``parents`` (R,) of ``rows``, each grown by ``steps`` tokens; ``flagged`` token
         ids get ``logit_penalty`` subtracted from their log-probabilities. Mutates ``rows.state``."""
         state = self.policy.reindex(rows.state, parents)
-        fin, lengths, hidden = rows.finished[parents], rows.lengths[parents], rows.hidden[parents]
-        new = []
-        for _ in range(steps):
-            logp = state.logprobs
-            if flagged is not None and flagged.numel() and logit_penalty > 0:
-                logp = logp.clone()
-                logp[:, flagged] -= logit_penalty
-            active = ~fin
-            tok = sample_tokens(logp, gen, self.temperature)
-            tok = torch.where(active, tok, torch.full_like(tok, self.pad))
-            fin = fin | (active & torch.isin(tok, self.eos))
-            lengths = lengths + active.long()
-            state = self.policy.advance(state, tok)
-            hidden = torch.where(active[:, None], state.hidden, hidden)
-            new.append(tok)
-        seqs = torch.cat([rows.seqs[parents], torch.stack(new, dim=1)], dim=1) if new else rows.seqs[parents]
-        return Chunk(state, seqs, fin, lengths, hidden)
+        hook = penalise_tokens(flagged, logit_penalty) if flagged is not None and flagged.numel() and logit_penalty > 0 \
+            else None
+        grown = extend_rows(self.policy, state, rows.finished[parents], rows.lengths[parents], rows.hidden[parents], steps,
+                            gen, self.temperature, 0, self.eos, self.pad, logits_hook=hook, stop_when_finished=False)
+        return Chunk(grown.state, torch.cat([rows.seqs[parents], grown.tokens], dim=1), grown.finished, grown.lengths,
+                     grown.hidden)
 
     def texts(self, rows: Chunk, prompt_length: int) -> list[str]:
         return response_texts(self.tokenizer, rows.seqs, prompt_length, rows.lengths)
@@ -205,7 +207,7 @@ class SafeDecodeResult:
     """Remaining budget z_T."""
     safe: bool
     z_trace: list[float]
-    """z after each chunk along the returned beam (z_0 = b first)."""
+    """z after each block along the returned beam (z_0 = b first)."""
     tokens_forwarded: int
     """Tokens pushed through the model, prompt and resampling included."""
     resample_tokens: int
@@ -213,7 +215,7 @@ class SafeDecodeResult:
     resamples: int
     """Resampling attempts made."""
     exhausted: bool
-    """Some chunk had no safe candidate after all M attempts."""
+    """Some block had no safe candidate after all M attempts."""
     critic_rows: int
     seconds: float
     extra: dict[str, Any] = field(default_factory=dict)
@@ -246,7 +248,7 @@ class SafeDecoder:
         exact = augmented_reward(self.reward_fn(texts), z, cfg.penalty)
         if cfg.scoring == "augmented":
             return exact, 0
-        # critic: the exact augmented reward where it is known (ended rows, last chunk, z < 0).
+        # critic: the exact augmented reward where it is known (ended rows, last block, z < 0).
         known = rows.finished.numpy() | final | ~is_safe(z)
         ask = np.flatnonzero(~known)
         scores = exact.copy()
@@ -266,7 +268,7 @@ class SafeDecoder:
         traces: list[list[float]] = [[float(cfg.budget)]]
         t, resamples, resample_tokens, critic_rows, exhausted = 0, 0, 0, 0, False
         while t < cfg.max_new_tokens:
-            steps = min(cfg.chunk_tokens, cfg.max_new_tokens - t)
+            steps = min(cfg.block_size, cfg.max_new_tokens - t)
             n_rows = rows.seqs.shape[0]
             parents = torch.arange(n_rows).repeat_interleave(cfg.num_candidates // n_rows)
             snapshot = copy.deepcopy(rows.state) if cfg.max_resamples else None

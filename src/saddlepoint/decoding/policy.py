@@ -57,6 +57,10 @@ class CausalPolicy:
         return (torch.log_softmax(logits, dim=-1).cpu(), out.hidden_states[-1][:, -1, :].float().cpu(),
                 out.past_key_values)
 
+    def logits(self, state: PolicyState) -> torch.Tensor:
+        """(R, V) next-token log-probabilities (the token source of :func:`saddlepoint.lm.sampling.sample`)."""
+        return state.logprobs
+
     def prefill(self, ids: torch.Tensor) -> PolicyState:
         """Read ``ids`` (R, T) from scratch."""
         logp, hidden, cache = self._forward(ids, None)
@@ -101,6 +105,9 @@ class MixturePolicy:
 
     def _split(self, state: PolicyState) -> list[PolicyState]:
         return [PolicyState(state.logprobs, state.hidden, [c]) for c in state.caches]
+
+    def logits(self, state: PolicyState) -> torch.Tensor:
+        return state.logprobs
 
     def prefill(self, ids: torch.Tensor) -> PolicyState:
         return self._mix([p.prefill(ids) for p in self.policies])

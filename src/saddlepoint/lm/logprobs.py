@@ -1,4 +1,5 @@
-"""Summed (and per-token) response log-probabilities and batched sampling for causal language models.
+"""Summed (and per-token) response log-probabilities and batched sampling (on the shared loop of
+:mod:`saddlepoint.lm.sampling`) for causal language models.
 
 Everything works on token ids (lists of ints), so it serves tiny test models without a
 tokenizer as well as real ones. Sequences are packed ``prompt + response`` and right-padded,
@@ -9,10 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
+from saddlepoint.config import check_positive, check_positive_int
 from saddlepoint.errors import InvalidInputError, require
+from saddlepoint.lm.sampling import CachedLM, GeometricMixture, LogitsHook, sample
 
-__all__ = ["cut_at_eos", "left_pad", "response_token_logprobs", "sample_responses", "seeded_torch", "sequence_logprobs"]
+__all__ = ["cut_at_eos", "left_pad", "response_token_logprobs", "sample_mixture_responses", "sample_responses", "seeded_torch",
+           "sequence_logprobs"]
 
 
 def _pack(prompts: Sequence[Sequence[int]], responses: Sequence[Sequence[int]], pad_id: int, device):
@@ -109,23 +114,37 @@ def cut_at_eos(row: list[int], eos_id: int | None) -> list[int]:
 
 def sample_responses(model, prompts: Sequence[Sequence[int]], *, max_new_tokens: int, min_new_tokens: int = 0,
                      temperature: float = 1.0, top_k: int = 0, pad_id: int = 0, eos_id: int | None = None,
-                     seed: int = 0, batch_size: int = 8) -> list[list[int]]:
+                     seed: int = 0, batch_size: int = 8, logits_hook: LogitsHook | None = None) -> list[list[int]]:
     """Sample one response per prompt (token-id lists, cut after the first EOS, which is kept).
 
-    Prompts are left-padded in batches of ``batch_size``. The torch random state is forked,
-    seeded with ``seed`` and restored, so the caller's global state is untouched and the same
-    seed gives the same samples.
+    Prompts are left-padded in batches of ``batch_size`` and decoded by the shared loop
+    (:func:`saddlepoint.lm.sampling.sample`, the tokens ``generate(do_sample=True)`` draws)
+    with a ``torch.Generator`` seeded with ``seed`` on the model's device, so the caller's global
+    random state is untouched and the same seed gives the same samples. ``logits_hook`` changes
+    the next-token logits first (e.g. :class:`~saddlepoint.lm.sampling.GeometricMixture`).
     """
     torch = require("torch", "llm")
-    device = next(model.parameters()).device
+    check_positive_int("max_new_tokens", max_new_tokens)
+    if not prompts or any(len(p) == 0 for p in prompts):
+        raise InvalidInputError("every prompt needs at least one token")
+    lm = CachedLM(model)
+    gen = torch.Generator(device=lm.device)
+    gen.manual_seed(seed)
+    eos = [] if eos_id is None else [eos_id]
     out: list[list[int]] = []
-    with seeded_torch(seed, device), torch.no_grad():
-        for start in range(0, len(prompts), batch_size):
-            ids, attn = left_pad(prompts[start: start + batch_size], pad_id)
-            gen = model.generate(
-                input_ids=ids.to(device), attention_mask=attn.to(device), do_sample=True,
-                max_new_tokens=max_new_tokens, min_new_tokens=min_new_tokens, temperature=temperature,
-                top_k=top_k if top_k > 0 else None, top_p=None, pad_token_id=pad_id, eos_token_id=eos_id,
-            )
-            out.extend(cut_at_eos(row, eos_id) for row in gen[:, ids.shape[1]:].tolist())
+    for start in range(0, len(prompts), batch_size):
+        ids, attn = left_pad(prompts[start: start + batch_size], pad_id)
+        drawn = sample(lm, lm.start(ids, attn), max_new_tokens, gen, temperature=temperature, top_k=top_k,
+                       min_new_tokens=min_new_tokens, eos=eos, pad=pad_id, logits_hook=logits_hook)
+        out.extend(cut_at_eos(row, eos_id) for row in drawn.tokens.tolist())
     return out
+
+
+def sample_mixture_responses(policy, reference, prompts: Sequence[Sequence[int]], *, mixture_coef: float,
+                             **kw: Any) -> list[list[int]]:
+    """One response per prompt from the token-level geometric mixture ref^c policy^(1-c) of two
+    causal LMs, Nash-MD's opponent: :func:`sample_responses` of ``policy`` with the
+    :class:`~saddlepoint.lm.sampling.GeometricMixture` hook (same keywords, same seeding), so
+    c = 0 gives the policy's samples and c = 1 the reference's for the same seed."""
+    check_positive("mixture_coef", mixture_coef, allow_zero=True)
+    return sample_responses(policy, prompts, logits_hook=GeometricMixture(reference, mixture_coef), **kw)

@@ -47,9 +47,8 @@ import numpy as np
 from saddlepoint.config import check_choice, check_positive, check_positive_int, to_dict
 from saddlepoint.errors import InvalidInputError, require
 from saddlepoint.lm.logprobs import (
-    cut_at_eos,
-    left_pad,
     response_token_logprobs,
+    sample_mixture_responses,
     sample_responses,
     seeded_torch,
     sequence_logprobs,
@@ -72,81 +71,6 @@ _STATE = "selfplay_state.json"
 LOSSES = ("sppo", "rspo", "inpo", "nash_md")
 #: ``transformers.get_scheduler`` names offered (the official scripts use ``linear``, warm-up 0.1).
 LR_SCHEDULERS = ("constant", "linear", "cosine", "constant_with_warmup")
-
-
-def sample_mixture_responses(policy, reference, prompts: Sequence[Sequence[int]], *, mixture_coef: float,
-                             max_new_tokens: int, min_new_tokens: int = 0, temperature: float = 1.0, top_k: int = 0,
-                             pad_id: int = 0, eos_id: int | None = None, seed: int = 0,
-                             batch_size: int = 8) -> list[list[int]]:
-    """Sample one response per prompt from the token-level geometric mixture of two causal LMs,
-    Nash-MD's opponent (as TRL's ``GeometricMixtureWrapper``): next-token log-probs
-
-        log_softmax(c * ref_logits + (1 - c) * policy_logits),  i.e.  mu(.|ctx) ∝ ref^c policy^(1-c).
-
-    Both models decode one token at a time, each with its own KV cache (a model with weight 0 is
-    not run). Prompts (token-id lists) are left-padded in batches of ``batch_size``; EOS, padding
-    after it, ``min_new_tokens``, ``temperature``, ``top_k`` and seeding follow
-    :func:`saddlepoint.lm.logprobs.sample_responses` (``generate``'s sampling), so c = 0 gives
-    the policy's samples and c = 1 the reference's for the same seed. Returns token-id lists cut
-    after the first EOS (kept).
-    """
-    from transformers import (
-        LogitsProcessorList,
-        MinNewTokensLengthLogitsProcessor,
-        TemperatureLogitsWarper,
-        TopKLogitsWarper,
-    )
-
-    check_positive("mixture_coef", mixture_coef, allow_zero=True)
-    if mixture_coef > 1:
-        raise InvalidInputError(f"mixture_coef must lie in [0, 1], got {mixture_coef}")
-    check_positive_int("max_new_tokens", max_new_tokens)
-    if not prompts or any(len(p) == 0 for p in prompts):
-        raise InvalidInputError("every prompt needs at least one token")
-    device = next(policy.parameters()).device
-    weighted = [(m, w) for m, w in ((reference, mixture_coef), (policy, 1.0 - mixture_coef)) if w != 0]
-    out: list[list[int]] = []
-    with seeded_torch(seed, device), torch.no_grad():
-        for start in range(0, len(prompts), batch_size):
-            ids, attn = left_pad(prompts[start: start + batch_size], pad_id)
-            ids, attn = ids.to(device), attn.to(device)
-            processors = LogitsProcessorList()
-            if min_new_tokens > 0 and eos_id is not None:
-                processors.append(MinNewTokensLengthLogitsProcessor(ids.shape[1], min_new_tokens, eos_id, device=device))
-            if temperature != 1.0:
-                processors.append(TemperatureLogitsWarper(temperature))
-            if top_k > 0:
-                processors.append(TopKLogitsWarper(top_k=top_k))
-            rows = _decode_mixture(weighted, ids, attn, processors, max_new_tokens, pad_id, eos_id)
-            out.extend(cut_at_eos(row, eos_id) for row in rows)
-    return out
-
-
-def _decode_mixture(weighted, ids, attn, processors, max_new_tokens: int, pad_id: int, eos_id: int | None):
-    """Token-by-token sampling from sum_m w_m logits_m (then log_softmax) for one left-padded batch."""
-    positions = (attn.cumsum(-1) - 1).masked_fill(attn == 0, 0)  # as generate derives them from the mask
-    caches: list[Any] = [None] * len(weighted)
-    seq, step_ids, step_pos = ids, ids, positions
-    unfinished = torch.ones(ids.shape[0], dtype=torch.long, device=ids.device)
-    for _ in range(max_new_tokens):
-        mixed = torch.zeros((), device=ids.device)
-        for j, (model, w) in enumerate(weighted):
-            dev = next(model.parameters()).device
-            out = model(input_ids=step_ids.to(dev), attention_mask=attn.to(dev), position_ids=step_pos.to(dev),
-                        past_key_values=caches[j], use_cache=True)
-            caches[j] = out.past_key_values
-            mixed = mixed + w * out.logits[:, -1].to(device=ids.device, dtype=torch.float32)
-        scores = processors(seq, torch.log_softmax(mixed, dim=-1))
-        nxt = torch.multinomial(torch.softmax(scores, dim=-1), num_samples=1).squeeze(1)
-        if eos_id is not None:  # finished rows get padding, as in generate
-            nxt = nxt * unfinished + pad_id * (1 - unfinished)
-            unfinished = unfinished & (nxt != eos_id).long()
-        seq = torch.cat([seq, nxt[:, None]], dim=-1)
-        if eos_id is not None and not bool(unfinished.any()):
-            break
-        step_ids, step_pos = nxt[:, None], step_pos[:, -1:] + 1
-        attn = torch.cat([attn, attn.new_ones((attn.shape[0], 1))], dim=-1)
-    return seq[:, ids.shape[1]:].tolist()
 
 
 @dataclass(frozen=True)
