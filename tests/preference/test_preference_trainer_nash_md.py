@@ -8,11 +8,16 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
 from saddlepoint.errors import InvalidInputError
-from saddlepoint.lm.logprobs import response_token_logprobs, sample_responses, sequence_logprobs
+from saddlepoint.lm.logprobs import (
+    response_token_logprobs,
+    sample_mixture_responses,
+    sample_responses,
+    sequence_logprobs,
+)
 from saddlepoint.preference import losses as np_losses
 from saddlepoint.preference import torch_losses as t_losses
 from saddlepoint.preference.oracle import BradleyTerryOracle
-from saddlepoint.preference.trainer import SelfPlayConfig, SelfPlayTrainer, sample_mixture_responses
+from saddlepoint.preference.trainer import NashMDTrainer, NashMDTrainerConfig, SelfPlayConfig, SelfPlayTrainer
 
 VOCAB = 8
 PROMPTS = [[1], [2, 3], [4], [5, 6], [3], [7, 1]]
@@ -131,16 +136,16 @@ ORACLE = BradleyTerryOracle(reward, beta=1.0)
 
 
 def config(**kw):
-    base = {"loss": "nash_md", "iterations": 2, "max_new_tokens": 3, "beta": 0.1, "mixture_coef": 0.5,
+    base = {"iterations": 2, "max_new_tokens": 3, "tau": 0.1, "mixture_coef": 0.5,
             "learning_rate": 1e-2, "batch_size": 2, "seed": 0}
     base.update(kw)
-    return SelfPlayConfig(**base)
+    return NashMDTrainerConfig(**base)
 
 
 def test_nash_md_iteration_changes_every_parameter():
     model = tiny_gpt2()
     before = {n: p.detach().clone() for n, p in model.named_parameters()}
-    trainer = SelfPlayTrainer(model, ORACLE, config(lr_scheduler="linear"))
+    trainer = NashMDTrainer(model, ORACLE, config(lr_scheduler="linear"))
     m1 = trainer.step(PROMPTS)
     assert np.isfinite(m1["loss"]) and np.isfinite(m1["loss_last"])
     assert 0.0 <= m1["win_prob_vs_mixture"] <= 1.0 and 0 < m1["mean_response_tokens"] <= 3
@@ -156,11 +161,11 @@ def test_nash_md_iteration_changes_every_parameter():
 
 def test_nash_md_resume_after_snapshot(tmp_path):
     full = tiny_gpt2()
-    SelfPlayTrainer(full, ORACLE, config()).train(PROMPTS)
-    first = SelfPlayTrainer(tiny_gpt2(), ORACLE, config(iterations=1), output_dir=tmp_path)
+    NashMDTrainer(full, ORACLE, config()).train(PROMPTS)
+    first = NashMDTrainer(tiny_gpt2(), ORACLE, config(iterations=1), output_dir=tmp_path)
     first.train(PROMPTS)
     resumed_model = tiny_gpt2()
-    resumed = SelfPlayTrainer(resumed_model, ORACLE, config(), output_dir=tmp_path, ref_model=tiny_gpt2())
+    resumed = NashMDTrainer(resumed_model, ORACLE, config(), output_dir=tmp_path, ref_model=tiny_gpt2())
     assert resumed.iteration == 1 and resumed.history[0]["learning_rates"] == first.history[0]["learning_rates"]
     resumed.train(PROMPTS)
     for a, b in zip(full.parameters(), resumed_model.parameters()):
@@ -169,6 +174,12 @@ def test_nash_md_resume_after_snapshot(tmp_path):
 
 def test_nash_md_config_validation():
     with pytest.raises(InvalidInputError, match="mixture_coef"):
-        SelfPlayConfig(loss="nash_md", mixture_coef=1.2)
-    with pytest.raises(InvalidInputError, match="beta"):
-        SelfPlayConfig(loss="nash_md", beta=-0.1)
+        NashMDTrainerConfig(mixture_coef=1.2)
+    with pytest.raises(InvalidInputError, match="tau"):
+        NashMDTrainerConfig(tau=-0.1)
+    with pytest.raises(InvalidInputError, match="loss"):  # Nash-MD is a trainer of its own, not a loss name
+        SelfPlayConfig(loss="nash_md")
+    with pytest.raises(InvalidInputError, match="NashMDTrainer needs a NashMDTrainerConfig"):
+        NashMDTrainer(tiny_gpt2(), ORACLE, SelfPlayConfig())
+    with pytest.raises(InvalidInputError, match="SelfPlayTrainer needs a SelfPlayConfig"):
+        SelfPlayTrainer(tiny_gpt2(), ORACLE, config())

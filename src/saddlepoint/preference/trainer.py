@@ -9,16 +9,17 @@ One iteration t of SPPO / RSPO / INPO (RSPO notes, "One RSPO iteration"; extra `
    has them, as SPPO does with PairRM scores, else by p_hat);
 4. precompute, once per kept response, l_t (current model) and l_ref (reference model), the
    summed token log-probabilities, so only pi_theta needs gradients;
-5. train ``epochs`` epochs over the pairs with the chosen loss of
-   :mod:`saddlepoint.preference.torch_losses` (the same functions the tabular experiments use
-   in NumPy);
+5. train ``epochs`` epochs over the pairs with the config's objective
+   (:meth:`~saddlepoint.preference.objectives.PairLossConfig.objective`: the functions of
+   :mod:`saddlepoint.preference.objectives` on tensors, the same the exact dynamics and the
+   tabular experiments use);
 6. save a snapshot ``output_dir/iter-<t>/`` (weights, tokenizer, metrics). A new trainer on
    the same ``output_dir`` resumes after the last complete snapshot.
 
-Nash-MD (``loss="nash_md"``, Munos et al. 2024, Nash-MD-PG as TRL <= 1.13 implemented it)
-replaces steps 1-5: per prompt one y ~ pi_t and one opponent y' from the token-level geometric
-mixture of pi_t and pi_ref (:func:`sample_mixture_responses`), p = P(y > y') from the oracle,
-per-token l_ref(y) precomputed, then ``epochs`` epochs of
+Nash-MD (:class:`NashMDTrainer` with a :class:`NashMDTrainerConfig`; Munos et al. 2024,
+Nash-MD-PG as TRL <= 1.13 implemented it) replaces steps 1-5: per prompt one y ~ pi_t and one
+opponent y' from the token-level geometric mixture of pi_t and pi_ref, p = P(y > y') from the
+oracle, per-token l_ref(y) precomputed, then ``epochs`` epochs of
 :func:`saddlepoint.preference.torch_losses.nash_md_pg_loss` on (y, p).
 
 Each iteration's optimiser and learning-rate schedule start afresh (``lr_scheduler``,
@@ -53,7 +54,7 @@ from saddlepoint.lm.logprobs import (
     seeded_torch,
     sequence_logprobs,
 )
-from saddlepoint.preference.losses import REGULARIZERS
+from saddlepoint.preference.objectives import PAIR_LOSSES, PairLossConfig
 from saddlepoint.preference.oracle import estimate_win_rates, select_pair
 from saddlepoint.progress import progress
 
@@ -63,27 +64,25 @@ from saddlepoint.preference import torch_losses
 
 log = logging.getLogger(__name__)
 
-__all__ = ["LOSSES", "LR_SCHEDULERS", "SelfPlayConfig", "SelfPlayTrainer", "sample_mixture_responses"]
+__all__ = ["LOSSES", "LR_SCHEDULERS", "NashMDTrainer", "NashMDTrainerConfig", "SelfPlayConfig", "SelfPlayTrainer",
+           "TrainerConfig"]
 
 _STATE = "selfplay_state.json"
 
-#: Trainer losses: the pairwise self-play losses and Nash-MD policy gradient.
-LOSSES = ("sppo", "rspo", "inpo", "nash_md")
+#: :class:`SelfPlayTrainer`'s pairwise losses (Nash-MD has a trainer of its own).
+LOSSES = PAIR_LOSSES
 #: ``transformers.get_scheduler`` names offered (the official scripts use ``linear``, warm-up 0.1).
 LR_SCHEDULERS = ("constant", "linear", "cosine", "constant_with_warmup")
 
 
 @dataclass(frozen=True)
-class SelfPlayConfig:
-    """Settings of :class:`SelfPlayTrainer`; defaults follow the official RSPO scripts where
-    they fit a small model (eta = 1 / beta = 1000 needs the paper's tiny learning rate)."""
+class TrainerConfig:
+    """Settings shared by :class:`SelfPlayTrainer` and :class:`NashMDTrainer` (sampling,
+    optimiser, schedule, batches, seed); defaults follow the official RSPO scripts where they
+    fit a small model."""
 
-    loss: str = "rspo"
-    """``sppo``, ``rspo``, ``inpo`` or ``nash_md`` (:data:`LOSSES`)."""
     iterations: int = 3
     """Self-play iterations (3 in the paper's main runs)."""
-    num_responses: int = 5
-    """K, responses sampled per prompt per iteration (``nash_md`` samples a pair (y, y') instead)."""
     max_new_tokens: int = 64
     """Longest response in tokens."""
     min_new_tokens: int = 0
@@ -92,23 +91,6 @@ class SelfPlayConfig:
     """Sampling temperature."""
     top_k: int = 0
     """Top-k sampling (0: off)."""
-    eta: float = 1000.0
-    """eta = 1 / beta, scale of the SPPO regression target eta (p_hat - 1/2)."""
-    reg_coef: float = 0.1
-    """lambda, weight of the RSPO regulariser."""
-    regularizer: str = "reverse_kl"
-    """RSPO surrogate (:data:`saddlepoint.preference.losses.REGULARIZERS`)."""
-    mix_coef: float = 1.0
-    """Reverse-KL weight in ``forward_kl_is+reverse_kl``."""
-    clip: float = 10.0
-    """Exponent cap of the exponential surrogates."""
-    tau: float = 0.001
-    """INPO's regularisation tau (its loss uses eta * tau; needs eta * tau <= 1)."""
-    mixture_coef: float = 0.5
-    """Nash-MD: c in [0, 1], weight of pi_ref in the opponent's token-level geometric mixture
-    log_softmax(c ref_logits + (1 - c) policy_logits) (TRL's default 0.5)."""
-    beta: float = 0.1
-    """Nash-MD-PG's KL coefficient beta (TRL's default 0.1); unrelated to SPPO's beta = 1 / eta."""
     learning_rate: float = 5e-7
     """Optimiser step size (paper: 5e-7 with RMSprop on 7B models)."""
     optimizer: str = "rmsprop"
@@ -135,42 +117,85 @@ class SelfPlayConfig:
     """Seeds sampling (per iteration) and the order of training pairs."""
 
     def __post_init__(self) -> None:
-        check_choice("loss", self.loss, LOSSES)
-        check_choice("regularizer", self.regularizer, REGULARIZERS)
         check_choice("optimizer", self.optimizer, ("rmsprop", "adamw"))
         check_choice("lr_scheduler", self.lr_scheduler, LR_SCHEDULERS)
         for name in ("iterations", "max_new_tokens", "batch_size", "epochs", "generation_batch_size"):
             check_positive_int(name, getattr(self, name))
-        check_positive_int("num_responses", self.num_responses)
-        if self.num_responses < 2:
-            raise InvalidInputError(f"num_responses must be at least 2, got {self.num_responses}")
         check_positive_int("min_new_tokens", self.min_new_tokens, allow_zero=True)
         check_positive_int("top_k", self.top_k, allow_zero=True)
         check_positive_int("seed", self.seed, allow_zero=True)
         if self.min_new_tokens > self.max_new_tokens:
             raise InvalidInputError("min_new_tokens must not exceed max_new_tokens")
-        for name in ("temperature", "eta", "clip", "learning_rate"):
+        for name in ("temperature", "learning_rate"):
             check_positive(name, getattr(self, name))
-        for name in ("reg_coef", "mix_coef", "tau", "max_grad_norm", "beta"):
-            check_positive(name, getattr(self, name), allow_zero=True)
-        for name in ("mixture_coef", "warmup_ratio"):
-            check_positive(name, getattr(self, name), allow_zero=True)
-            if getattr(self, name) > 1:
-                raise InvalidInputError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
-        if self.loss == "inpo" and self.eta * self.tau > 1:
-            raise InvalidInputError(f"INPO needs eta * tau <= 1, got {self.eta * self.tau}")
+        check_positive("max_grad_norm", self.max_grad_norm, allow_zero=True)
+        _check_unit("warmup_ratio", self.warmup_ratio)
+
+
+def _check_unit(name: str, value: float) -> None:
+    check_positive(name, value, allow_zero=True)
+    if value > 1:
+        raise InvalidInputError(f"{name} must lie in [0, 1], got {value}")
+
+
+@dataclass(frozen=True)
+class SelfPlayConfig(TrainerConfig, PairLossConfig):
+    """Settings of :class:`SelfPlayTrainer` (SPPO, RSPO, INPO): the objective's symbols
+    (:class:`~saddlepoint.preference.objectives.PairLossConfig`), the settings shared with
+    Nash-MD (:class:`TrainerConfig`) and K."""
+
+    # the official RSPO scripts' values (eta = 1 / beta = 1000 needs the paper's tiny learning rate)
+    loss: str = "rspo"
+    eta: float = 1000.0
+    reg_coef: float = 0.1
+    tau: float = 0.001
+    num_responses: int = 5
+    """K, responses sampled per prompt per iteration."""
+
+    def __post_init__(self) -> None:
+        PairLossConfig.__post_init__(self)
+        TrainerConfig.__post_init__(self)
+        check_positive_int("num_responses", self.num_responses)
+        if self.num_responses < 2:
+            raise InvalidInputError(f"num_responses must be at least 2, got {self.num_responses}")
+
+
+@dataclass(frozen=True)
+class NashMDTrainerConfig(TrainerConfig):
+    """Settings of :class:`NashMDTrainer` (Nash-MD-PG; TRL's defaults for its two symbols)."""
+
+    mixture_coef: float = 0.5
+    """c in [0, 1], weight of pi_ref in the opponent's token-level geometric mixture
+    log_softmax(c ref_logits + (1 - c) policy_logits): eta tau of
+    :func:`saddlepoint.preference.objectives.geometric_mixture` (TRL's ``mixture_coef``, 0.5)."""
+    tau: float = 0.1
+    """Regularisation tau towards pi_ref: the KL coefficient of the Nash-MD-PG objective
+    (TRL's ``beta``, 0.1)."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_unit("mixture_coef", self.mixture_coef)
+        check_positive("tau", self.tau, allow_zero=True)
 
 
 class SelfPlayTrainer:
-    """Iterative self-play on a causal LM. ``model`` is trained in place; ``ref_model``
-    (pi_ref, frozen) defaults to a copy of ``model`` taken at construction.
+    """Iterative self-play on a causal LM with the pairwise losses (SPPO, RSPO, INPO; steps 1-6
+    of the module docstring). ``model`` is trained in place; ``ref_model`` (pi_ref, frozen)
+    defaults to a copy of ``model`` taken at construction.
 
     Use :meth:`train` for all iterations (resuming from ``output_dir``), or :meth:`step`
-    for one. ``history`` holds one metrics dict per completed iteration.
+    for one. ``history`` holds one metrics dict per completed iteration. Subclasses (as
+    :class:`NashMDTrainer`) replace :meth:`_iteration` and keep the rest: prompts, the
+    training loop, snapshots and resuming.
     """
 
-    def __init__(self, model, oracle, config: SelfPlayConfig, *, tokenizer=None, ref_model=None,
+    config_type: type[TrainerConfig] = SelfPlayConfig
+
+    def __init__(self, model, oracle, config: TrainerConfig, *, tokenizer=None, ref_model=None,
                  output_dir: str | Path | None = None, show_progress: bool | None = None) -> None:
+        if not isinstance(config, self.config_type):
+            raise InvalidInputError(f"{type(self).__name__} needs a {self.config_type.__name__}, "
+                                    f"got {type(config).__name__}")
         if not hasattr(oracle, "win_matrix"):
             raise InvalidInputError("oracle must have a win_matrix(prompt, responses) method")
         self.model, self.oracle, self.config, self.tokenizer = model, oracle, config, tokenizer
@@ -192,7 +217,7 @@ class SelfPlayTrainer:
             self._resume()
 
     @classmethod
-    def from_pretrained(cls, name_or_path: str | Path, oracle, config: SelfPlayConfig, *, dtype: Any = "float32",
+    def from_pretrained(cls, name_or_path: str | Path, oracle, config: TrainerConfig, *, dtype: Any = "float32",
                         device: str = "cpu", **kwargs: Any) -> SelfPlayTrainer:
         """Load policy, reference and tokenizer by Hugging Face name, local path or SmolLM2 alias."""
         from saddlepoint.lm import load_model, load_tokenizer
@@ -236,10 +261,7 @@ class SelfPlayTrainer:
         start = time.perf_counter()
         enc = self.encode_prompts(prompts)
         self.model.eval()
-        if self.config.loss == "nash_md":
-            metrics = self._nash_md_iteration(prompts, enc)
-        else:
-            metrics = self._pair_iteration(prompts, enc)
+        metrics = self._iteration(prompts, enc)
         self.iteration += 1
         metrics = {"iteration": self.iteration, **metrics, "seconds": time.perf_counter() - start}
         self.history.append(metrics)
@@ -255,7 +277,7 @@ class SelfPlayTrainer:
                 "temperature": cfg.temperature, "top_k": cfg.top_k, "pad_id": self.pad_id, "eos_id": self.eos_id,
                 "batch_size": cfg.generation_batch_size}
 
-    def _pair_iteration(self, prompts: Sequence[Any], enc: list[list[int]]) -> dict[str, Any]:
+    def _iteration(self, prompts: Sequence[Any], enc: list[list[int]]) -> dict[str, Any]:
         """SPPO / RSPO / INPO: K samples, oracle, winner/loser pair, frozen l_t and l_ref, epochs."""
         cfg = self.config
         start = time.perf_counter()
@@ -286,7 +308,7 @@ class SelfPlayTrainer:
 
         def batch_loss(idx: list[int]):
             logp = self._pair_logprobs(self.model, [enc[i] for i in idx], [pair_resp[i] for i in idx])
-            return self._loss(logp, lp_t[idx].to(device), lp_ref[idx].to(device), p_hat_t[idx].to(device))
+            return self.config.objective(logp, lp_t[idx].to(device), lp_ref[idx].to(device), p_hat_t[idx].to(device))
 
         losses, lrs = self._train(len(enc), batch_loss)
         return {
@@ -295,53 +317,6 @@ class SelfPlayTrainer:
             "winner_win_prob": float(np.mean(wins)), "p_hat_winner": float(np.mean([p[0] for p in p_pair])),
             "p_hat_loser": float(np.mean([p[1] for p in p_pair])), "learning_rates": lrs,
             "generation_seconds": gen_seconds,
-        }
-
-    def _nash_md_iteration(self, prompts: Sequence[Any], enc: list[list[int]]) -> dict[str, Any]:
-        """Nash-MD-PG: y ~ pi_t, y' ~ mixture(pi_t, pi_ref), p = P(y > y'), frozen per-token l_ref(y), epochs."""
-        cfg = self.config
-        start = time.perf_counter()
-        seed = cfg.seed * 100_003 + self.iteration
-        ys = sample_responses(self.model, enc, seed=seed, **self._sampling())
-        # an independent seed for the opponents; torch's CPU generator keeps only a seed's low
-        # 32 bits, so offsets such as seed + 2**32 would replay the policy's draws
-        opp_seed = int(np.random.SeedSequence([cfg.seed, self.iteration, 1]).generate_state(1)[0])
-        opponents = sample_mixture_responses(self.model, self.ref_model, enc, mixture_coef=cfg.mixture_coef,
-                                             seed=opp_seed, **self._sampling())
-        gen_seconds = time.perf_counter() - start
-        p, scores = [], []
-        for prompt, y, y_opp in zip(prompts, ys, opponents):
-            shown = [self._as_oracle_response(y), self._as_oracle_response(y_opp)]
-            p.append(float(np.asarray(self.oracle.win_matrix(prompt, shown), dtype=float)[0, 1]))
-            if hasattr(self.oracle, "scores"):
-                scores.append(float(self.oracle.scores(prompt, shown[:1])[0]))
-        width = max(len(y) for y in ys)
-
-        def frozen_tokens(model):
-            def chunk(idx):
-                lp, _ = response_token_logprobs(model, [enc[i] for i in idx], [ys[i] for i in idx], pad_id=self.pad_id)
-                return torch.nn.functional.pad(lp.float(), (0, width - lp.shape[1]))
-            return self._frozen(chunk, len(enc))
-
-        ref_tok = frozen_tokens(self.ref_model)
-        kl_ref = (frozen_tokens(self.model) - ref_tok).sum(dim=1)  # l_t(y) - l_ref(y), y ~ pi_t: E = KL(pi_t || ref)
-        p_t = torch.tensor(p, dtype=torch.float32)
-        device = self._device()
-
-        def batch_loss(idx: list[int]):
-            logp, mask = response_token_logprobs(self.model, [enc[i] for i in idx], [ys[i] for i in idx],
-                                                 pad_id=self.pad_id)
-            ref = ref_tok[idx, : logp.shape[1]].to(device)
-            return torch_losses.nash_md_pg_loss(logp, ref, p_t[idx].to(device), cfg.beta, mask)
-
-        losses, lrs = self._train(len(enc), batch_loss)
-        return {
-            "loss": float(np.mean(losses)), "loss_first": losses[0], "loss_last": losses[-1],
-            "mean_score": float(np.mean(scores)) if scores else float(np.mean(p)),
-            "mean_response_tokens": float(np.mean([len(y) for y in ys])),
-            "mixture_response_tokens": float(np.mean([len(y) for y in opponents])),
-            "win_prob_vs_mixture": float(np.mean(p)), "kl_to_reference": float(kl_ref.mean()),
-            "learning_rates": lrs, "generation_seconds": gen_seconds,
         }
 
     def _device(self):
@@ -357,14 +332,6 @@ class SelfPlayTrainer:
         """Summed log-probs of winners and losers: tensor ``(B, 2)``."""
         lp = sequence_logprobs(model, prompts + prompts, [w for w, _ in pairs] + [l for _, l in pairs], pad_id=self.pad_id)
         return torch.stack([lp[: len(prompts)], lp[len(prompts):]], dim=1).float()
-
-    def _loss(self, logp, logp_t, logp_ref, p_hat):
-        cfg = self.config
-        if cfg.loss == "inpo":
-            return torch_losses.inpo_loss(logp, logp_t, logp_ref, cfg.eta, cfg.tau)
-        lam = cfg.reg_coef if cfg.loss == "rspo" else 0.0
-        return torch_losses.rspo_loss(logp.reshape(-1), logp_t.reshape(-1), logp_ref.reshape(-1), p_hat.reshape(-1),
-                                      cfg.eta, lam, cfg.regularizer, clip=cfg.clip, mix_coef=cfg.mix_coef)
 
     def _train(self, n: int, batch_loss: Callable[[list[int]], Any]) -> tuple[list[float], list[float]]:
         """``epochs`` epochs over ``n`` examples in seeded random batches with a fresh optimiser and
@@ -452,3 +419,61 @@ class SelfPlayTrainer:
         self.iteration = int(state["iteration"])
         self.history = list(state["history"])
         log.info("resumed self-play from %s (iteration %d)", path, t)
+
+
+class NashMDTrainer(SelfPlayTrainer):
+    """Nash-MD-PG on a causal LM (Munos et al. 2024, as TRL <= 1.13 implemented it): per prompt
+    one y ~ pi_t and one opponent y' from the token-level geometric mixture of pi_t and pi_ref
+    (:func:`saddlepoint.lm.logprobs.sample_mixture_responses`), p = P(y > y') from the oracle,
+    per-token l_ref(y) precomputed, then ``epochs`` epochs of
+    :func:`saddlepoint.preference.torch_losses.nash_md_pg_loss` on (y, p); the training loop,
+    snapshots and resuming are :class:`SelfPlayTrainer`'s."""
+
+    config_type = NashMDTrainerConfig
+
+    def _iteration(self, prompts: Sequence[Any], enc: list[list[int]]) -> dict[str, Any]:
+        """Nash-MD-PG: y ~ pi_t, y' ~ mixture(pi_t, pi_ref), p = P(y > y'), frozen per-token l_ref(y), epochs."""
+        cfg = self.config
+        start = time.perf_counter()
+        seed = cfg.seed * 100_003 + self.iteration
+        ys = sample_responses(self.model, enc, seed=seed, **self._sampling())
+        # an independent seed for the opponents; torch's CPU generator keeps only a seed's low
+        # 32 bits, so offsets such as seed + 2**32 would replay the policy's draws
+        opp_seed = int(np.random.SeedSequence([cfg.seed, self.iteration, 1]).generate_state(1)[0])
+        opponents = sample_mixture_responses(self.model, self.ref_model, enc, mixture_coef=cfg.mixture_coef,
+                                             seed=opp_seed, **self._sampling())
+        gen_seconds = time.perf_counter() - start
+        p, scores = [], []
+        for prompt, y, y_opp in zip(prompts, ys, opponents):
+            shown = [self._as_oracle_response(y), self._as_oracle_response(y_opp)]
+            p.append(float(np.asarray(self.oracle.win_matrix(prompt, shown), dtype=float)[0, 1]))
+            if hasattr(self.oracle, "scores"):
+                scores.append(float(self.oracle.scores(prompt, shown[:1])[0]))
+        width = max(len(y) for y in ys)
+
+        def frozen_tokens(model):
+            def chunk(idx):
+                lp, _ = response_token_logprobs(model, [enc[i] for i in idx], [ys[i] for i in idx], pad_id=self.pad_id)
+                return torch.nn.functional.pad(lp.float(), (0, width - lp.shape[1]))
+            return self._frozen(chunk, len(enc))
+
+        ref_tok = frozen_tokens(self.ref_model)
+        kl_ref = (frozen_tokens(self.model) - ref_tok).sum(dim=1)  # l_t(y) - l_ref(y), y ~ pi_t: E = KL(pi_t || ref)
+        p_t = torch.tensor(p, dtype=torch.float32)
+        device = self._device()
+
+        def batch_loss(idx: list[int]):
+            logp, mask = response_token_logprobs(self.model, [enc[i] for i in idx], [ys[i] for i in idx],
+                                                 pad_id=self.pad_id)
+            ref = ref_tok[idx, : logp.shape[1]].to(device)
+            return torch_losses.nash_md_pg_loss(logp, ref, p_t[idx].to(device), cfg.tau, mask)
+
+        losses, lrs = self._train(len(enc), batch_loss)
+        return {
+            "loss": float(np.mean(losses)), "loss_first": losses[0], "loss_last": losses[-1],
+            "mean_score": float(np.mean(scores)) if scores else float(np.mean(p)),
+            "mean_response_tokens": float(np.mean([len(y) for y in ys])),
+            "mixture_response_tokens": float(np.mean([len(y) for y in opponents])),
+            "win_prob_vs_mixture": float(np.mean(p)), "kl_to_reference": float(kl_ref.mean()),
+            "learning_rates": lrs, "generation_seconds": gen_seconds,
+        }
