@@ -1,5 +1,8 @@
 """Shared language-model utilities: loading models and tokenizers (by Hugging Face name,
-local path or the built-in SmolLM2 alias) and summed response log-probabilities.
+local path or the built-in SmolLM2 alias, :mod:`~saddlepoint.lm.loading`), summed response
+log-probabilities and batched sampling (:mod:`~saddlepoint.lm.logprobs`), and the library's one
+token-sampling loop with a logits hook (:mod:`~saddlepoint.lm.sampling`), which the decoders and
+the preference trainer all draw tokens with.
 
 Importing this package loads nothing heavy; torch and transformers are imported by the
 functions that need them (extra ``llm``).
