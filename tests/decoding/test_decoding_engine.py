@@ -21,14 +21,6 @@ from saddlepoint.errors import InvalidInputError
 from saddlepoint.lm.sampling import torch_generator_from
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny models: threads only add overhead on a shared machine
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.fixture(scope="module")
 def setup():
     task = make_task(0)

@@ -31,14 +31,6 @@ from saddlepoint.decoding.values import (
 from saddlepoint.errors import InvalidInputError, MissingExtraError
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.fixture(scope="module")
 def setup():
     task = make_task(0)

@@ -33,14 +33,6 @@ CHUNK = [[12, 5, 23, 24, 11], [11, 26, 1, 0, 0], [4, 7, 7, 19, 5], [21, 26, 9, 1
 PENALISED = [[11, 11, 24, 22, 15], [6, 19, 7, 8, 10], [6, 17, 19, 6, 18], [7, 7, 3, 20, 14]]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny models: threads only add overhead on a shared machine
-    yield
-    torch.set_num_threads(n)
-
-
 def tiny_gpt2(seed):
     cfg = transformers.GPT2Config(vocab_size=VOCAB, n_positions=32, n_embd=16, n_layer=2, n_head=2, bos_token_id=None,
                                   eos_token_id=None, initializer_range=0.5, resid_pdrop=0.0, embd_pdrop=0.0,

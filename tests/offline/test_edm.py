@@ -15,14 +15,6 @@ CONFIG = EDMConfig(width=64, num_blocks=2, train_steps=400, batch_size=256, lr=3
                    ema_decay=0.98, s_churn=0.0)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _mixture(n, rng):
     return CENTRES[rng.integers(0, 2, n)] + SPREAD * rng.standard_normal((n, 2))
 

@@ -11,16 +11,6 @@ from saddlepoint.envs.observations import symbolic_obs
 from saddlepoint.offline.dataset import TransitionDataset
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _one_torch_thread():
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def walk_dataset(levels, episodes_per_level: int, epsilon: float, seed: int, max_steps: int = 64) -> TransitionDataset:
     """Epsilon-greedy BFS walks (a test-only stand-in for offline.collect)."""
     rng = np.random.default_rng(seed)

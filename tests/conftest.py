@@ -1,4 +1,6 @@
-"""Shared fixtures for the extensive-form tests: compiled games (compiled once per session)."""
+"""Fixtures shared across the test tree: compiled extensive-form games (compiled once per session, on first use)."""
+
+import sys
 
 import pytest
 
@@ -29,3 +31,18 @@ def goofspiel4():
 @pytest.fixture(scope="session")
 def oshi_zumo():
     return compile_game(zoo.oshi_zumo(coins=4, size=1, horizon=6))
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """Tiny models run fastest single-threaded on a shared 2-core machine: a test module that
+    imported torch runs on one thread, restored afterwards. Modules without torch are untouched
+    (torch is not imported for them)."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -18,16 +18,8 @@ N, K, W, D = 8, 2, 4, 16
 METHODS = ("bon_lagrangian", "bon_augmented", "beam_lagrangian", "beam_augmented", "guard", "guard_critic")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny matrices: threads only add overhead on a shared machine
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
-def setup(one_thread):
+def setup():
     task = build_task(0, lm_steps=120, max_new_tokens=D)
     policy = CausalPolicy(task.model)
     prompts = task.sample_prompts(12, np.random.default_rng(5))
