@@ -31,6 +31,7 @@ import numpy as np
 from saddlepoint.bandits.design import g_optimal_design, span_basis
 from saddlepoint.config import check_positive, check_positive_int
 from saddlepoint.errors import InvalidInputError
+from saddlepoint.method import CountsIterations
 
 __all__ = [
     "LinUCBConfig", "PhasedEliminationConfig", "ExploreThenCommitConfig", "UniformConfig",
@@ -146,7 +147,7 @@ def oful_radius(logdet_v: np.ndarray | float, d: int, config: LinUCBConfig) -> n
 
 
 # --------------------------------------------------------------------------- base
-class BanditAlgorithm:
+class BanditAlgorithm(CountsIterations):
     """Base class: arms, round counter, the batch form of ask/tell, and stepping against the
     problem's rewards."""
 
@@ -167,11 +168,6 @@ class BanditAlgorithm:
     def arms(self) -> np.ndarray:
         """The arm set, shape ``(k, d)`` (read-only)."""
         return self._arms
-
-    @property
-    def iteration(self) -> int:
-        """Rounds told so far."""
-        return self._t
 
     @property
     def cost(self) -> dict[str, int]:

@@ -24,7 +24,7 @@ from saddlepoint.bandits.algorithms import AlgoConfig, BanditAlgorithm, LinUCBCo
 from saddlepoint.bandits.instances import BanditPlay, LinearBandit
 from saddlepoint.config import check_positive_int
 from saddlepoint.errors import InvalidInputError
-from saddlepoint.method import Budget, make_method
+from saddlepoint.method import Budget, CountsIterations, make_method
 from saddlepoint.method import run as run_method
 from saddlepoint.registry import load
 from saddlepoint.rng import make_rng
@@ -129,7 +129,7 @@ def play(algorithm: BanditAlgorithm) -> BanditRun:
                      algorithm.batches_used, trace.seconds)
 
 
-class BatchedLinUCB:
+class BatchedLinUCB(CountsIterations):
     """LinUCB on ``S`` plays at once (a method of :mod:`saddlepoint.method`).
 
     ``problem``: a sequence of :class:`BanditPlay` of one arm-set shape ``(k, d)`` and one
@@ -161,16 +161,6 @@ class BatchedLinUCB:
         self._lev = np.einsum("skd,skd->sk", self.arms, self.arms) / config.lam
         self._pulls = np.empty((s_, self.noise.shape[1]), dtype=np.int64)
         self._t = 0
-
-    @property
-    def iteration(self) -> int:
-        """Rounds played (on every play)."""
-        return self._t
-
-    @property
-    def cost(self) -> dict[str, int]:
-        """Rounds played (``iterations``)."""
-        return {"iterations": self._t}
 
     def output(self) -> np.ndarray:
         """Pulls so far, ``(S, t)`` (a copy)."""

@@ -26,12 +26,13 @@ from saddlepoint.bayesopt.gp import ExactGP, FitConfig, GPHyperparameters, fit_h
 from saddlepoint.bayesopt.config import GPUCBConfig
 from saddlepoint.config import from_dict, to_dict
 from saddlepoint.errors import InvalidInputError
+from saddlepoint.method import CountsIterations
 from saddlepoint.rng import make_rng, restore_rng, rng_state
 
 __all__ = ["GPUCB", "SYNTHETIC", "SyntheticFunction", "branin", "hartmann3"]
 
 
-class GPUCB:
+class GPUCB(CountsIterations):
     """GP-UCB maximising a black box on a box: ``ask() -> x (d,)``, ``tell(x, y)``.
 
     ``problem`` is the box, a (d, 2) array of bounds, or an object with ``bounds`` and a
@@ -51,16 +52,6 @@ class GPUCB:
             lengthscales=(c.lengthscale,), outputscale=c.outputscale, noise=c.noise_sd ** 2))
         self._t = 0
         self._best: tuple[float, np.ndarray] | None = None
-
-    @property
-    def iteration(self) -> int:
-        """Evaluations told so far."""
-        return self._t
-
-    @property
-    def cost(self) -> dict[str, int]:
-        """Evaluations told (``iterations``)."""
-        return {"iterations": self._t}
 
     def output(self) -> np.ndarray | None:
         """The best point told so far (a copy; None before the first)."""

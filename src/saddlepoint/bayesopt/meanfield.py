@@ -40,7 +40,7 @@ from saddlepoint.bayesopt.gp import ExactGP, FitConfig, GPHyperparameters, fit_h
 from saddlepoint.bayesopt.lattice import BudgetedAcquisition, assignment_of, counts_of, search_lattice
 from saddlepoint.config import check_positive, check_positive_int, to_dict
 from saddlepoint.errors import InvalidInputError
-from saddlepoint.method import make_method
+from saddlepoint.method import CountsIterations, make_method
 from saddlepoint.rng import restore_rng, rng_state
 
 if TYPE_CHECKING:
@@ -117,7 +117,7 @@ def _one_hot(actions: np.ndarray, k: int) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- base class
-class MeanFieldOptimizer:
+class MeanFieldOptimizer(CountsIterations):
     """Ask/tell base class for allocating the problem's agents to its actions.
 
     Subclasses implement :meth:`_ask` and :meth:`_observe`; state beyond the round counter
@@ -140,16 +140,6 @@ class MeanFieldOptimizer:
 
     def _setup(self) -> None:
         """Build the surrogate (subclasses)."""
-
-    @property
-    def iteration(self) -> int:
-        """Rounds told so far."""
-        return self._t
-
-    @property
-    def cost(self) -> dict[str, int]:
-        """Rounds told (``iterations``)."""
-        return {"iterations": self._t}
 
     def history(self) -> np.ndarray:
         """Counts of every allocation told so far, (t, K) (a copy)."""

@@ -36,7 +36,7 @@ import numpy as np
 
 from saddlepoint.config import check_choice, check_positive, check_positive_int
 from saddlepoint.errors import InvalidInputError, SaddlepointError
-from saddlepoint.method import Trace
+from saddlepoint.method import CountsIterations, Trace
 from saddlepoint.preference.equilibrium import nash_equilibrium, regularized_equilibrium
 from saddlepoint.preference.game import PreferenceGame
 from saddlepoint.preference.losses import penalty_derivatives
@@ -211,7 +211,7 @@ def _check_game(game: Any) -> PreferenceGame:
     return game
 
 
-class PreferenceDynamics:
+class PreferenceDynamics(CountsIterations):
     """Base class: keeps log pi_t and the running sum of played policies.
 
     Subclasses implement :meth:`_update`, which sets ``self._log_pi`` to the next iterate and
@@ -234,16 +234,6 @@ class PreferenceDynamics:
         self._t = 0
         self._sum = np.zeros(game.shape)
         self._equilibrium: np.ndarray | None | bool = False  # False: not computed yet
-
-    @property
-    def iteration(self) -> int:
-        """Iterations completed."""
-        return self._t
-
-    @property
-    def cost(self) -> Mapping[str, float]:
-        """Iterations (each one evaluation of P pi per prompt, two for mirror prox)."""
-        return {"iterations": self._t}
 
     def _gains(self, pi: np.ndarray) -> np.ndarray:
         return np.einsum("xij,xj->xi", self._p, pi)
