@@ -1,17 +1,8 @@
-"""The inferenceguard reproduction's smoke preset writes a complete run directory; light imports."""
+"""The inferenceguard reproduction's smoke preset writes a complete run directory."""
 
 import json
-import subprocess
-import sys
 
 import pytest
-
-
-def test_safety_modules_stay_off_the_light_import_path():
-    code = ("import sys, saddlepoint, saddlepoint.registry, saddlepoint.decoding.safety; "
-            "print(any(m in sys.modules for m in ('torch', 'transformers', 'sklearn')))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
 
 
 @pytest.mark.slow
