@@ -150,7 +150,7 @@ class RSPOSmolLM2(Experiment):
 
     name = "rspo-smollm2"
     title = "RSPO vs SPPO on SmolLM2-135M-Instruct, verbosity-biased judge"
-    criteria_commit = None
+    criteria_commit = "06db7afaf60065b0771c3de4c80e60780a8e8ae2"
     presets = {
         "smoke": RSPOSmolLM2Preset(seeds=(0,), n_prompts=4, iterations=1, num_responses=2, max_new_tokens=8,
                                    eval_samples=2, verbosity=0.5, eta=10.0, reg_coef=0.1, learning_rate=2e-5,
