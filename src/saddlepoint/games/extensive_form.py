@@ -25,6 +25,7 @@ import logging
 from array import array
 from collections import OrderedDict
 from collections.abc import Hashable, Sequence
+from itertools import chain
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -317,7 +318,12 @@ def _human_bytes(n: float) -> str:
 
 
 class _PlayerBuilder:
-    """Discovers one player's infosets; sequences get temporary ids (0 = empty)."""
+    """Discovers one player's infosets; sequences get temporary ids (0 = empty).
+
+    The compiler meets histories depth-first, so each infoset also remembers its first
+    breadth-first visit (history depth, position in that depth): the final order breaks ties
+    by it, exactly as a breadth-first walk would have discovered the infosets.
+    """
 
     def __init__(self, player: int) -> None:
         self.player = player
@@ -326,42 +332,52 @@ class _PlayerBuilder:
         self.actions: list[tuple[int, ...]] = []
         self.parent_tmp_seq = array("q")
         self.seq_base = array("q")  # temporary id of each infoset's first sequence
+        self.first_depth = array("i")  # history depth of the first breadth-first visit
+        self.first_pos = array("q")  # its position within that depth
         self.tmp_seq_depth = array("q", [0])  # own depth after the sequence
         self.next_tmp = 1
 
-    def visit(self, key: Hashable, actions: tuple[int, ...], parent_tmp: int) -> int:
-        inf = self.index.get(key)
-        if inf is None:
-            inf = len(self.keys)
-            self.index[key] = inf
-            self.keys.append(key)
-            self.actions.append(actions)
-            self.parent_tmp_seq.append(parent_tmp)
-            self.seq_base.append(self.next_tmp)
-            depth = self.tmp_seq_depth[parent_tmp] + 1
-            self.tmp_seq_depth.extend([depth] * len(actions))
-            self.next_tmp += len(actions)
-            return inf
-        if self.actions[inf] != actions:
-            raise InvalidInputError(
-                f"infoset {key!r} of player {self.player} has different legal actions in different "
-                f"histories ({self.actions[inf]} vs {actions})")
-        if self.parent_tmp_seq[inf] != parent_tmp:
-            raise InvalidInputError(
-                f"game does not have perfect recall: player {self.player}'s infoset {key!r} is "
-                "reached after different own earlier actions")
+    def add(self, key: Hashable, actions: tuple[int, ...], parent_tmp: int, depth: int, pos: int) -> int:
+        """A new infoset's temporary id."""
+        inf = len(self.keys)
+        self.index[key] = inf
+        self.keys.append(key)
+        self.actions.append(actions)
+        self.parent_tmp_seq.append(parent_tmp)
+        self.seq_base.append(self.next_tmp)
+        self.first_depth.append(depth)
+        self.first_pos.append(pos)
+        self.tmp_seq_depth.extend([self.tmp_seq_depth[parent_tmp] + 1] * len(actions))
+        self.next_tmp += len(actions)
         return inf
 
-    def finish(self) -> tuple[Treeplex, np.ndarray]:
-        """The treeplex, and the map from temporary to final sequence ids."""
+    def revisit(self, inf: int, actions: tuple[int, ...], parent_tmp: int, depth: int, pos: int) -> None:
+        """Check a known infoset's legal actions and perfect recall; keep its earliest visit."""
+        if self.actions[inf] != actions:
+            raise InvalidInputError(
+                f"infoset {self.keys[inf]!r} of player {self.player} has different legal actions in "
+                f"different histories ({self.actions[inf]} vs {actions})")
+        if self.parent_tmp_seq[inf] != parent_tmp:
+            raise InvalidInputError(
+                f"game does not have perfect recall: player {self.player}'s infoset {self.keys[inf]!r} "
+                "is reached after different own earlier actions")
+        if depth < self.first_depth[inf]:
+            self.first_depth[inf] = depth
+            self.first_pos[inf] = pos
+
+    def finish(self) -> tuple[Treeplex, np.ndarray, np.ndarray]:
+        """The treeplex, and the maps from temporary to final sequence and infoset ids (``int32``)."""
         n = len(self.keys)
         parent_tmp = np.frombuffer(self.parent_tmp_seq, dtype=np.int64) if n else np.zeros(0, np.int64)
         depth_tmp = np.frombuffer(self.tmp_seq_depth, dtype=np.int64)
         inf_depth = depth_tmp[parent_tmp]  # own depth of the infoset = depth after its parent seq
-        num_actions = np.array([len(a) for a in self.actions], dtype=np.int64)
+        num_actions = np.fromiter(map(len, self.actions), dtype=np.int64, count=n)
         base_tmp = np.frombuffer(self.seq_base, dtype=np.int64) if n else np.zeros(0, np.int64)
-        # Sort by depth; within a depth by parent sequence (in final ids, known level by level).
-        tmp_to_final = np.zeros(self.next_tmp, dtype=np.int64)
+        first_depth = np.frombuffer(self.first_depth, dtype=np.int32) if n else np.zeros(0, np.int32)
+        first_pos = np.frombuffer(self.first_pos, dtype=np.int64) if n else np.zeros(0, np.int64)
+        # Sort by own depth; within it by parent sequence (final ids, known level by level), then
+        # by first breadth-first visit.
+        tmp_to_final = np.zeros(self.next_tmp, dtype=np.int32)
         order_parts: list[np.ndarray] = []
         level_inf: list[tuple[int, int]] = []
         level_seq: list[tuple[int, int]] = []
@@ -370,157 +386,208 @@ class _PlayerBuilder:
         for d in range(max_depth + 1):
             members = np.flatnonzero(inf_depth == d)
             parents_final = tmp_to_final[parent_tmp[members]]
-            members = members[np.lexsort((members, parents_final))]
+            members = members[np.lexsort((first_pos[members], first_depth[members], parents_final))]
             order_parts.append(members)
             k = num_actions[members]
+            total = int(k.sum())
+            final = np.arange(next_seq, next_seq + total, dtype=np.int64)
             firsts = next_seq + np.concatenate(([0], np.cumsum(k)[:-1])).astype(np.int64)
-            for inf, first, count in zip(members.tolist(), firsts.tolist(), k.tolist()):
-                b = int(base_tmp[inf])
-                tmp_to_final[b:b + count] = np.arange(first, first + count)
+            tmp_to_final[final + np.repeat(base_tmp[members] - firsts, k)] = final
             level_inf.append((placed, placed + len(members)))
-            level_seq.append((next_seq, next_seq + int(k.sum())))
+            level_seq.append((next_seq, next_seq + total))
             placed += len(members)
-            next_seq += int(k.sum())
+            next_seq += total
         order = np.concatenate(order_parts) if order_parts else np.zeros(0, np.int64)
-        first_seq = tmp_to_final[base_tmp[order]] if n else np.zeros(0, np.int64)
+        first_seq = tmp_to_final[base_tmp[order]].astype(np.int64)
         nact = num_actions[order]
-        parent_seq = tmp_to_final[parent_tmp[order]]
+        parent_seq = tmp_to_final[parent_tmp[order]].astype(np.int64)
         m = next_seq
         seq_inf = np.full(m, -1, dtype=np.int64)
         seq_inf[1:] = np.repeat(np.arange(n, dtype=np.int64), nact)
         seq_parent = np.zeros(m, dtype=np.int64)
         seq_parent[1:] = np.repeat(parent_seq, nact)
         seq_action = np.full(m, -1, dtype=np.int64)
-        if n:
-            seq_action[1:] = np.concatenate([np.asarray(self.actions[i], dtype=np.int64) for i in order])
+        seq_action[1:] = np.fromiter(chain.from_iterable(self.actions[i] for i in order.tolist()),
+                                     dtype=np.int64, count=m - 1)
         arrays = [first_seq, nact, parent_seq, inf_depth[order], seq_inf, seq_parent, seq_action]
         for a in arrays:
             a.setflags(write=False)
-        tp = Treeplex(*arrays, tuple(level_inf), tuple(level_seq), tuple(self.keys[i] for i in order))
-        return tp, tmp_to_final
+        self.index.clear()  # the keys live on in the treeplex
+        tp = Treeplex(*arrays, tuple(level_inf), tuple(level_seq), tuple(self.keys[i] for i in order.tolist()))
+        inverse = np.empty(n, dtype=np.int32)
+        inverse[order] = np.arange(n, dtype=np.int32)
+        return tp, tmp_to_final, inverse
+
+
+class _Level:
+    """Growable narrow buffers of the histories of one depth, in breadth-first order."""
+
+    __slots__ = ("chance", "infoset", "num_children", "player", "seq0", "seq1", "term_util", "term_value")
+
+    def __init__(self) -> None:
+        self.player = array("b")
+        self.infoset = array("i")  # temporary infoset id (-1 at chance and terminal histories)
+        self.num_children = array("i")
+        self.chance = array("f")  # probability of the edge in (stored as float32)
+        self.seq0 = array("i")  # temporary sequence ids
+        self.seq1 = array("i")
+        self.term_util = array("d")  # per terminal: player 0's return
+        self.term_value = array("d")  # per terminal: chance reach * return (float64 for the payoff)
 
 
 def _compile(game: Game, name: str, max_histories: int) -> CompiledGame:
+    """Depth-first walk writing every history into per-depth buffers (see :class:`_Level`).
+
+    A depth-first preorder restricted to one depth is that depth's breadth-first order, so the
+    buffers come out breadth-first with children contiguous; only the states on the walk's
+    stack (depth x branching) are alive at any time. Parents and first children are not
+    stored: they follow from the per-depth child counts.
+    """
     builders = (_PlayerBuilder(0), _PlayerBuilder(1))
-    h_player, h_infoset, h_parent = array("b"), array("q"), array("q")
-    h_child_start, h_num_children = array("q"), array("q")
-    h_chance, h_util = array("d"), array("d")
-    h_seq0, h_seq1 = array("q"), array("q")
-    level_bounds: list[tuple[int, int]] = []
-
-    def settle(state: State) -> State | float:
-        """A terminal is kept as player 0's return only: no state object of it stays alive."""
-        if not state.is_terminal():
-            return state
-        ret = state.returns()
-        if abs(ret[0] + ret[1]) > 1e-9 * max(1.0, abs(ret[0])):
-            raise InvalidInputError(f"game {name!r} is not zero-sum: returns {tuple(ret)}")
-        return float(ret[0])
-
-    # Each level entry: (state or terminal return, parent, chance prob, tmp seq of player 0, of
-    # player 1). A level is consumed from a reversed list, so entries die as they are expanded.
-    level = [(settle(game.new_initial_state()), -1, 1.0, 0, 0)]
-    count = 0
-    while level:
-        level_bounds.append((count, count + len(level)))
-        next_level: list = []
-        child_id = count + len(level)
-        level.reverse()
-        while level:
-            state, parent, prob, s0, s1 = level.pop()
-            h_parent.append(parent)
-            h_chance.append(prob)
-            h_seq0.append(s0)
-            h_seq1.append(s1)
-            me = count
-            count += 1
-            if type(state) is float:  # a terminal, kept as its return (see settle)
-                h_player.append(TERMINAL)
-                h_infoset.append(-1)
-                h_util.append(state)
-                h_child_start.append(child_id)
-                h_num_children.append(0)
-                continue
-            h_util.append(0.0)
-            h_child_start.append(child_id)
-            if state.is_chance_node():
-                outcomes = state.chance_outcomes()
-                total = sum(p for _, p in outcomes)
-                if not outcomes or abs(total - 1.0) > 1e-9 or any(p < 0 for _, p in outcomes):
-                    raise InvalidInputError(f"game {name!r}: chance outcomes {outcomes} are not a "
-                                            "probability distribution")
-                h_player.append(CHANCE)
-                h_infoset.append(-1)
-                h_num_children.append(len(outcomes))
-                for action, p in outcomes:
-                    next_level.append((settle(state.child(action)), me, float(p), s0, s1))
-                child_id += len(outcomes)
-                continue
-            player = state.current_player()
-            if player not in (0, 1):
-                raise InvalidInputError(f"game {name!r}: unsupported current player {player}")
-            actions = tuple(state.legal_actions())
-            if not actions:
-                raise InvalidInputError(f"game {name!r}: a non-terminal state of player {player} has no legal actions")
-            b = builders[player]
-            inf = b.visit(state.information_state_key(player), actions, s0 if player == 0 else s1)
-            base = b.seq_base[inf]
-            h_player.append(player)
-            h_infoset.append(inf)
-            h_num_children.append(len(actions))
-            for k, action in enumerate(actions):
-                if player == 0:
-                    next_level.append((settle(state.child(action)), me, 1.0, base + k, s1))
-                else:
-                    next_level.append((settle(state.child(action)), me, 1.0, s0, base + k))
-            child_id += len(actions)
-        level = next_level
-        if count + len(level) > max_histories:
+    levels: list[_Level] = []
+    # Stack of expanded histories whose children are still to visit:
+    # (state, mover or None at chance, actions or chance outcomes, depth, seq0, seq1, reach, first seq).
+    stack: list[tuple] = []
+    kids: list[tuple] = [(game.new_initial_state(), 1.0, 0, 0)]  # (state, edge prob, seq0, seq1)
+    depth, reach_in, count = 0, 1.0, 0
+    while True:
+        # Describe one history's children (they sit at `depth`, contiguous, in order).
+        if depth == len(levels):
+            levels.append(_Level())
+        lv = levels[depth]
+        pos = len(lv.player)
+        count += len(kids)
+        if count > max_histories:
             raise GameTooLargeError(
                 f"game {name!r} is too large to compile: more than {max_histories:,} histories "
                 f"(~{_human_bytes(max_histories * BYTES_PER_HISTORY)} of memory); raise max_histories")
+        expanded = []
+        for state, prob, s0, s1 in kids:
+            reach = reach_in * prob
+            lv.chance.append(prob)
+            lv.seq0.append(s0)
+            lv.seq1.append(s1)
+            player = state.current_player()
+            if player == TERMINAL:
+                ret = state.returns()
+                u = float(ret[0])
+                if abs(u + ret[1]) > 1e-9 * max(1.0, abs(u)):
+                    raise InvalidInputError(f"game {name!r} is not zero-sum: returns {tuple(ret)}")
+                lv.player.append(TERMINAL)
+                lv.infoset.append(-1)
+                lv.num_children.append(0)
+                lv.term_util.append(u)
+                lv.term_value.append(reach * u)
+            elif player == CHANCE:
+                outcomes = state.chance_outcomes()
+                if (not outcomes or abs(sum(p for _, p in outcomes) - 1.0) > 1e-9
+                        or any(p < 0 for _, p in outcomes)):
+                    raise InvalidInputError(f"game {name!r}: chance outcomes {outcomes} are not a "
+                                            "probability distribution")
+                lv.player.append(CHANCE)
+                lv.infoset.append(-1)
+                lv.num_children.append(len(outcomes))
+                expanded.append((state, None, outcomes, depth, s0, s1, reach, 0))
+            elif player == 0 or player == 1:
+                actions = tuple(state.legal_actions())
+                if not actions:
+                    raise InvalidInputError(
+                        f"game {name!r}: a non-terminal state of player {player} has no legal actions")
+                b = builders[player]
+                key = state.information_state_key(player)
+                parent_seq = s1 if player else s0
+                inf = b.index.get(key)
+                if inf is None:
+                    inf = b.add(key, actions, parent_seq, depth, pos)
+                else:
+                    b.revisit(inf, actions, parent_seq, depth, pos)
+                lv.player.append(player)
+                lv.infoset.append(inf)
+                lv.num_children.append(len(actions))
+                expanded.append((state, player, actions, depth, s0, s1, reach, b.seq_base[inf]))
+            else:
+                raise InvalidInputError(f"game {name!r}: unsupported current player {player}")
+            pos += 1
+        expanded.reverse()
+        stack.extend(expanded)
+        if not stack:
+            break
+        state, player, actions, depth, s0, s1, reach_in, base = stack.pop()
+        if player is None:
+            kids = [(state.child(a), float(p), s0, s1) for a, p in actions]
+        elif player == 0:
+            kids = [(state.child(a), 1.0, base + k, s1) for k, a in enumerate(actions)]
+        else:
+            kids = [(state.child(a), 1.0, s0, base + k) for k, a in enumerate(actions)]
+        depth += 1
+        del state
+    return _assemble(name, builders, levels, count)
 
-    tps, maps = zip(*(b.finish() for b in builders))
-    player = np.frombuffer(h_player, dtype=np.int8).astype(np.int64)
-    infoset_tmp = np.frombuffer(h_infoset, dtype=np.int64)
-    # Map temporary infoset ids to the sorted order.
-    infoset = np.full(count, -1, dtype=np.int64)
-    for p in (0, 1):
-        tmp_order = np.array([builders[p].index[k] for k in tps[p].infoset_keys], dtype=np.int64)
-        inverse = np.empty_like(tmp_order)
-        inverse[tmp_order] = np.arange(tmp_order.size)
+
+def _concat(levels: list[_Level], field_name: str, dtype: type, total: int) -> np.ndarray:
+    """One field of every level, concatenated; each level's buffer is freed once copied."""
+    out = np.empty(total, dtype=dtype)
+    at = 0
+    for lv in levels:
+        buf = getattr(lv, field_name)
+        n = len(buf)
+        if n:
+            out[at:at + n] = np.frombuffer(buf, dtype=dtype)
+        at += n
+        setattr(lv, field_name, None)
+    return out
+
+
+def _assemble(name: str, builders: tuple[_PlayerBuilder, _PlayerBuilder], levels: list[_Level],
+              count: int) -> CompiledGame:
+    """The compiled game from the per-depth buffers, one array at a time (low peak memory)."""
+    tps, maps, inverses = zip(*(b.finish() for b in builders))
+    sizes = [len(lv.player) for lv in levels]
+    bounds = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
+    level_bounds = tuple((int(bounds[d]), int(bounds[d + 1])) for d in range(len(levels)))
+    num_terms = sum(len(lv.term_util) for lv in levels)
+    term_value = _concat(levels, "term_value", np.float64, num_terms)
+    term_util = _concat(levels, "term_util", np.float64, num_terms)
+    player = _concat(levels, "player", np.int8, count)
+    num_children = _concat(levels, "num_children", np.int32, count)
+    chance_prob = _concat(levels, "chance", np.float32, count)
+    infoset = _concat(levels, "infoset", np.int32, count)
+    for p in (0, 1):  # temporary infoset ids -> the treeplex's sorted order
         mine = player == p
-        infoset[mine] = inverse[infoset_tmp[mine]]
-    seq = np.stack([maps[0][np.frombuffer(h_seq0, dtype=np.int64)],
-                    maps[1][np.frombuffer(h_seq1, dtype=np.int64)]])
-    chance_prob = np.frombuffer(h_chance, dtype=np.float64)
-    util = np.frombuffer(h_util, dtype=np.float64)
-    parent = np.frombuffer(h_parent, dtype=np.int64)
-    # Chance reach of every history, top-down by level (float64: the payoff sums it).
-    reach = chance_prob.copy()
-    for lo, hi in level_bounds[1:]:
-        reach[lo:hi] *= reach[parent[lo:hi]]
+        infoset[mine] = inverses[p][infoset[mine]]
+        del mine
+    seq = np.empty((2, count), dtype=np.int32)
+    for p, field_name in enumerate(("seq0", "seq1")):
+        tmp = _concat(levels, field_name, np.int32, count)
+        np.take(maps[p], tmp, out=seq[p])
+        del tmp
+    # Parents and first children follow from the child counts (children are contiguous).
+    parent = np.empty(count, dtype=np.int32)
+    parent[0] = -1
+    parent[1:] = np.repeat(np.arange(count, dtype=np.int32), num_children)
+    child_start = np.empty(count, dtype=np.int32)
+    for d, (lo, hi) in enumerate(level_bounds):
+        np.cumsum(num_children[lo:hi], out=child_start[lo:hi])
+        child_start[lo:hi] -= num_children[lo:hi]
+        child_start[lo:hi] += hi
     term = np.flatnonzero(player == TERMINAL)
+    utility = np.zeros(count, dtype=np.float32)
+    utility[term] = term_util
+    max_abs = float(np.abs(term_util).max(initial=0.0))
+    del term_util
     m0, m1 = tps[0].num_sequences, tps[1].num_sequences
-    payoff = sp.csr_matrix((reach[term] * util[term], (seq[0, term], seq[1, term])), shape=(m0, m1))
-    del reach
+    payoff = sp.csr_matrix((term_value, (seq[0, term], seq[1, term])), shape=(m0, m1))
+    del term, term_value
     payoff.sum_duplicates()
     payoff_t = payoff.T.tocsr()
     payoff_t.sum_duplicates()
     # Compact storage (~33 bytes per history): small integer types, float32 for the per-history
     # chance probabilities and returns (sampling reads them; every exact quantity, the payoff
     # matrix above included, is computed in float64 before they are narrowed).
-    arrays = {
-        "h_player": player.astype(np.int8), "h_infoset": infoset.astype(np.int32),
-        "h_parent": parent.astype(np.int32),
-        "h_child_start": np.frombuffer(h_child_start, dtype=np.int64).astype(np.int32),
-        "h_num_children": np.frombuffer(h_num_children, dtype=np.int64).astype(np.int32),
-        "h_chance_prob": chance_prob.astype(np.float32), "h_utility": util.astype(np.float32),
-        "h_seq": seq.astype(np.int32),
-    }
+    arrays = {"h_player": player, "h_infoset": infoset, "h_parent": parent, "h_child_start": child_start,
+              "h_num_children": num_children, "h_chance_prob": chance_prob, "h_utility": utility, "h_seq": seq}
     for a in arrays.values():
         a.setflags(write=False)
-    max_abs = float(np.abs(util).max(initial=0.0))
     logger.info("compiled %s: %d histories, %s infosets", name, count, [tp.num_infosets for tp in tps])
     return CompiledGame(name=name, players=(tps[0], tps[1]), payoff=payoff, payoff_t=payoff_t,
-                        level_histories=tuple(level_bounds), max_abs_utility=max_abs, **arrays)
+                        level_histories=level_bounds, max_abs_utility=max_abs, **arrays)
