@@ -1,12 +1,15 @@
-"""The depth-first compiler gives bit-identical arrays to the breadth-first one it replaced."""
+"""The depth-first compiler gives bit-identical arrays to the breadth-first one it replaced;
+compiled games save and load unchanged."""
 
 import hashlib
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from saddlepoint.games import make_game
-from saddlepoint.games.extensive_form import compile_game
+from saddlepoint.errors import InvalidInputError
+from saddlepoint.games import extensive_form, make_game
+from saddlepoint.games.extensive_form import CompiledGame, GameTooLargeError, compile_game
 
 # Fingerprints of every compiled array (dtype, shape, bytes), the treeplex ranges and keys, the
 # payoff matrices and the level ranges, computed with the breadth-first compiler before the
@@ -71,3 +74,58 @@ def test_parent_and_child_ranges_agree(leduc):
         lo = leduc.h_child_start[h]
         assert (leduc.h_parent[lo:lo + leduc.h_num_children[h]] == h).all()
     assert leduc.h_parent[0] == -1 and leduc.h_parent.dtype == np.int32
+
+
+# --------------------------------------------------------------------------- save / load
+@pytest.mark.parametrize("spec", ["kuhn_poker", "leduc_poker", "goofspiel(num_cards=3)",
+                                  "oshi_zumo(coins=3,size=1,horizon=4)"])
+def test_saved_game_loads_bit_identical(spec, tmp_path):
+    cg = compile_game(make_game(spec), cache=False)
+    loaded = CompiledGame.load(cg.save(tmp_path / "game.npz"))
+    assert fingerprint(loaded) == FINGERPRINTS.get(spec, fingerprint(cg))
+    assert loaded.players[0].infoset_keys == cg.players[0].infoset_keys
+    assert not loaded.h_seq.flags.writeable and loaded.nbytes() == cg.nbytes()
+
+
+def test_loaded_game_gives_identical_solver_results(leduc, tmp_path):
+    from saddlepoint.solvers.cfr import CFRPlusConfig, CFRSolver
+
+    loaded = CompiledGame.load(leduc.save(tmp_path / "leduc.npz"))
+    plans = []
+    for cg in (leduc, loaded):
+        solver = CFRSolver(cg, CFRPlusConfig())
+        for _ in range(5):
+            solver.step()
+        plans.append(solver.average_plans())
+    for a, b in zip(*plans):
+        assert np.array_equal(a, b)
+
+
+def test_unsupported_keys_are_refused_on_save(kuhn, tmp_path):
+    tp = kuhn.players[0]
+    odd = replace(tp, infoset_keys=(frozenset({1}),) + tp.infoset_keys[1:])
+    with pytest.raises(InvalidInputError, match="frozenset"):
+        replace(kuhn, players=(odd, kuhn.players[1])).save(tmp_path / "odd.npz")
+
+
+def test_load_refuses_other_files(tmp_path):
+    np.savez(tmp_path / "other.npz", x=np.zeros(3))
+    with pytest.raises(InvalidInputError, match="not a compiled game"):
+        CompiledGame.load(tmp_path / "other.npz")
+    with pytest.raises(InvalidInputError, match="cannot read"):
+        CompiledGame.load(tmp_path / "missing.npz")
+
+
+def test_cache_dir_compiles_once_then_loads(tmp_path, monkeypatch):
+    spec = "goofspiel(num_cards=4,imp_info=True,points_order=descending)"
+    first = compile_game(make_game(spec), cache=False, cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("*.npz"))) == 1
+
+    def no_compile(*args, **kwargs):
+        raise AssertionError("compiled again instead of loading")
+
+    monkeypatch.setattr(extensive_form, "_compile", no_compile)
+    second = compile_game(make_game(spec), cache=False, cache_dir=tmp_path)
+    assert second is not first and fingerprint(second) == FINGERPRINTS[spec]
+    with pytest.raises(GameTooLargeError, match="max_histories"):
+        compile_game(make_game(spec), cache=False, cache_dir=tmp_path, max_histories=100)

@@ -21,12 +21,16 @@ sampling estimate of the number of histories (:func:`estimate_num_histories`). C
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import re
 from array import array
 from collections import OrderedDict
 from collections.abc import Hashable, Sequence
-from itertools import chain
 from dataclasses import dataclass, field
+from itertools import chain
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -194,13 +198,9 @@ class CompiledGame:
 
     def nbytes(self) -> int:
         """Bytes held by the arrays (payoff matrices included)."""
-        total = sum(getattr(self, f).nbytes for f in (
-            "h_player", "h_infoset", "h_parent", "h_child_start", "h_num_children",
-            "h_chance_prob", "h_utility", "h_seq"))
+        total = sum(getattr(self, f).nbytes for f in _HISTORY_FIELDS)
         for tp in self.players:
-            total += sum(getattr(tp, f).nbytes for f in (
-                "infoset_first_seq", "infoset_num_actions", "infoset_parent_seq", "infoset_depth",
-                "seq_infoset", "seq_parent", "seq_action"))
+            total += sum(getattr(tp, f).nbytes for f in _TREEPLEX_FIELDS)
         for m in (self.payoff, self.payoff_t):
             total += m.data.nbytes + m.indices.nbytes + m.indptr.nbytes
         return int(total)
@@ -214,6 +214,87 @@ class CompiledGame:
             "sequences_0": self.players[0].num_sequences, "sequences_1": self.players[1].num_sequences,
             "max_actions": max(tp.max_actions for tp in self.players), "payoff_nnz": int(self.payoff.nnz),
         }
+
+    def save(self, path: str | Path) -> Path:
+        """Write the compiled game to ``path`` (an uncompressed NumPy ``.npz``; :meth:`load` reads it).
+
+        Information-state keys are stored as JSON and must be built from tuples, ``str``, ``int``,
+        ``float``, ``bool`` and ``None`` (every zoo game's and OpenSpiel's keys are); other keys
+        raise :class:`InvalidInputError`.
+        """
+        path = Path(path)
+        arrays: dict[str, np.ndarray] = {f: getattr(self, f) for f in _HISTORY_FIELDS}
+        for p, tp in enumerate(self.players):
+            for f in _TREEPLEX_FIELDS:
+                arrays[f"p{p}_{f}"] = getattr(tp, f)
+            arrays[f"p{p}_level_infosets"] = np.asarray(tp.level_infosets, dtype=np.int64).reshape(-1, 2)
+            arrays[f"p{p}_level_sequences"] = np.asarray(tp.level_sequences, dtype=np.int64).reshape(-1, 2)
+            keys = json.dumps([_key_to_json(k) for k in tp.infoset_keys], separators=(",", ":"))
+            arrays[f"p{p}_infoset_keys"] = np.frombuffer(keys.encode(), dtype=np.uint8)
+        for label, m in (("payoff", self.payoff), ("payoff_t", self.payoff_t)):
+            arrays[f"{label}_data"], arrays[f"{label}_indices"] = m.data, m.indices
+            arrays[f"{label}_indptr"], arrays[f"{label}_shape"] = m.indptr, np.asarray(m.shape, dtype=np.int64)
+        arrays["level_histories"] = np.asarray(self.level_histories, dtype=np.int64).reshape(-1, 2)
+        meta = {"format": _SAVE_FORMAT, "name": self.name, "max_abs_utility": self.max_abs_utility}
+        arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+        with path.open("wb") as fh:
+            np.savez(fh, **arrays)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> CompiledGame:
+        """Read a game written by :meth:`save` (arrays read-only, solver results identical)."""
+        path = Path(path)
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                data = {k: z[k] for k in z.files}
+        except (OSError, ValueError) as exc:
+            raise InvalidInputError(f"cannot read a compiled game from {str(path)!r}: {exc}") from exc
+        meta = json.loads(data.pop("meta").tobytes()) if "meta" in data else {}
+        if meta.get("format") != _SAVE_FORMAT:
+            raise InvalidInputError(f"{str(path)!r} is not a compiled game saved by CompiledGame.save "
+                                    f"(format {meta.get('format')!r}, expected {_SAVE_FORMAT})")
+        for a in data.values():
+            a.setflags(write=False)
+        players = []
+        for p in (0, 1):
+            keys = json.loads(data[f"p{p}_infoset_keys"].tobytes())
+            players.append(Treeplex(*(data[f"p{p}_{f}"] for f in _TREEPLEX_FIELDS),
+                                    _ranges(data[f"p{p}_level_infosets"]), _ranges(data[f"p{p}_level_sequences"]),
+                                    tuple(_key_from_json(k) for k in keys)))
+        mats = [sp.csr_matrix((data[f"{m}_data"], data[f"{m}_indices"], data[f"{m}_indptr"]),
+                              shape=tuple(int(v) for v in data[f"{m}_shape"])) for m in ("payoff", "payoff_t")]
+        return cls(name=meta["name"], players=(players[0], players[1]), payoff=mats[0], payoff_t=mats[1],
+                   level_histories=_ranges(data["level_histories"]), max_abs_utility=float(meta["max_abs_utility"]),
+                   **{f: data[f] for f in _HISTORY_FIELDS})
+
+
+_SAVE_FORMAT = 1
+_HISTORY_FIELDS = ("h_player", "h_infoset", "h_parent", "h_child_start", "h_num_children", "h_chance_prob",
+                   "h_utility", "h_seq")
+_TREEPLEX_FIELDS = ("infoset_first_seq", "infoset_num_actions", "infoset_parent_seq", "infoset_depth",
+                    "seq_infoset", "seq_parent", "seq_action")
+
+
+def _ranges(a: np.ndarray) -> tuple[tuple[int, int], ...]:
+    return tuple((int(lo), int(hi)) for lo, hi in a.tolist())
+
+
+def _key_to_json(key: Hashable):
+    """An information-state key as JSON (tuples become lists); other types are refused."""
+    if key is None or isinstance(key, (bool, int, float, str)):
+        return key
+    if isinstance(key, tuple):
+        return [_key_to_json(k) for k in key]
+    if isinstance(key, np.integer):
+        return int(key)
+    raise InvalidInputError(
+        f"cannot save information-state key part {key!r} of type {type(key).__name__}: keys must be "
+        "built from tuples, str, int, float, bool and None")
+
+
+def _key_from_json(value):
+    return tuple(_key_from_json(v) for v in value) if type(value) is list else value
 
 
 # --------------------------------------------------------------------------- size estimate
@@ -274,30 +355,54 @@ def clear_cache() -> None:
     _CACHE.clear()
 
 
-def compile_game(game: Game, *, max_histories: int = DEFAULT_MAX_HISTORIES, cache: bool = True) -> CompiledGame:
+def compile_game(game: Game, *, max_histories: int = DEFAULT_MAX_HISTORIES, cache: bool = True,
+                 cache_dir: str | Path | None = None) -> CompiledGame:
     """Compile ``game`` into flat arrays (cached per ``game.name`` when ``cache``).
 
-    Raises :class:`GameTooLargeError` when the estimated (or, while compiling, the actual)
-    number of histories exceeds ``max_histories``, and :class:`InvalidInputError` when the game
-    is not two-player zero-sum with perfect recall.
+    With ``cache_dir``, the compiled game is also kept on disk (one ``.npz`` per game string,
+    see :meth:`CompiledGame.save`): a later call, in any process, loads it in seconds instead
+    of walking the tree again (Goofspiel with 7 cards: minutes). Raises
+    :class:`GameTooLargeError` when the estimated (or, while compiling, the actual) number of
+    histories exceeds ``max_histories``, and :class:`InvalidInputError` when the game is not
+    two-player zero-sum with perfect recall.
     """
     key = getattr(game, "name", None)
     if cache and key is not None and key in _CACHE:
         _CACHE.move_to_end(key)
         return _CACHE[key]
-    estimate = _estimate_for_limit(game, max_histories)
-    if estimate > max_histories:
-        raise GameTooLargeError(
-            f"game {key!r} is too large to compile: {'at least' if estimate > 1000 * max_histories else 'about'} "
-            f"{estimate:.3g} histories "
-            f"(~{_human_bytes(estimate * BYTES_PER_HISTORY)} of memory), above max_histories="
-            f"{max_histories:,}; choose smaller parameters or raise max_histories")
-    compiled = _compile(game, str(key), max_histories)
+    path = None if cache_dir is None or key is None else _cache_path(Path(cache_dir), str(key))
+    if path is not None and path.exists():
+        compiled = CompiledGame.load(path)
+        if compiled.name != str(key):
+            raise InvalidInputError(f"{str(path)!r} holds game {compiled.name!r}, not {key!r}")
+        if compiled.num_histories > max_histories:
+            raise GameTooLargeError(f"game {key!r} has {compiled.num_histories:,} histories, above "
+                                    f"max_histories={max_histories:,}; raise max_histories")
+    else:
+        estimate = _estimate_for_limit(game, max_histories)
+        if estimate > max_histories:
+            raise GameTooLargeError(
+                f"game {key!r} is too large to compile: "
+                f"{'at least' if estimate > 1000 * max_histories else 'about'} {estimate:.3g} histories "
+                f"(~{_human_bytes(estimate * BYTES_PER_HISTORY)} of memory), above max_histories="
+                f"{max_histories:,}; choose smaller parameters or raise max_histories")
+        compiled = _compile(game, str(key), max_histories)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_name(path.name + ".partial")
+            compiled.save(partial)
+            partial.replace(path)  # atomic: a killed save leaves no half-written cache entry
     if cache and key is not None:
         _CACHE[key] = compiled
         while len(_CACHE) > _CACHE_SIZE:
             _CACHE.popitem(last=False)
     return compiled
+
+
+def _cache_path(cache_dir: Path, name: str) -> Path:
+    """``cache_dir / <readable game string>-<hash>.npz``."""
+    readable = re.sub(r"[^A-Za-z0-9_.=,-]+", "_", name)[:80]
+    return cache_dir / f"{readable}-{hashlib.sha256(name.encode()).hexdigest()[:12]}.npz"
 
 
 def _estimate_for_limit(game: Game, limit: float) -> float:
@@ -445,13 +550,16 @@ def _compile(game: Game, name: str, max_histories: int) -> CompiledGame:
     """
     builders = (_PlayerBuilder(0), _PlayerBuilder(1))
     levels: list[_Level] = []
-    # Stack of expanded histories whose children are still to visit:
-    # (state, mover or None at chance, actions or chance outcomes, depth, seq0, seq1, reach, first seq).
+    # Expanded histories whose children are still to visit:
+    # (state, mover or CHANCE, actions or chance outcomes, depth, seq0, seq1, chance reach, first seq).
     stack: list[tuple] = []
-    kids: list[tuple] = [(game.new_initial_state(), 1.0, 0, 0)]  # (state, edge prob, seq0, seq1)
+    # One history's children: states, edge probabilities, each player's last (temporary) sequence.
+    kids: list = [game.new_initial_state()]
+    probs: Sequence[float] = [1.0]
+    seqs0: Sequence[int] = [0]
+    seqs1: Sequence[int] = [0]
     depth, reach_in, count = 0, 1.0, 0
     while True:
-        # Describe one history's children (they sit at `depth`, contiguous, in order).
         if depth == len(levels):
             levels.append(_Level())
         lv = levels[depth]
@@ -461,33 +569,24 @@ def _compile(game: Game, name: str, max_histories: int) -> CompiledGame:
             raise GameTooLargeError(
                 f"game {name!r} is too large to compile: more than {max_histories:,} histories "
                 f"(~{_human_bytes(max_histories * BYTES_PER_HISTORY)} of memory); raise max_histories")
+        lv.chance.extend(probs)
+        lv.seq0.extend(seqs0)
+        lv.seq1.extend(seqs1)
+        put_player, put_infoset, put_children = lv.player.append, lv.infoset.append, lv.num_children.append
         expanded = []
-        for state, prob, s0, s1 in kids:
-            reach = reach_in * prob
-            lv.chance.append(prob)
-            lv.seq0.append(s0)
-            lv.seq1.append(s1)
+        for state, prob, s0, s1 in zip(kids, probs, seqs0, seqs1):
             player = state.current_player()
             if player == TERMINAL:
                 ret = state.returns()
                 u = float(ret[0])
-                if abs(u + ret[1]) > 1e-9 * max(1.0, abs(u)):
+                gap = u + ret[1]
+                if gap and abs(gap) > 1e-9 * max(1.0, abs(u)):
                     raise InvalidInputError(f"game {name!r} is not zero-sum: returns {tuple(ret)}")
-                lv.player.append(TERMINAL)
-                lv.infoset.append(-1)
-                lv.num_children.append(0)
+                put_player(TERMINAL)
+                put_infoset(-1)
+                put_children(0)
                 lv.term_util.append(u)
-                lv.term_value.append(reach * u)
-            elif player == CHANCE:
-                outcomes = state.chance_outcomes()
-                if (not outcomes or abs(sum(p for _, p in outcomes) - 1.0) > 1e-9
-                        or any(p < 0 for _, p in outcomes)):
-                    raise InvalidInputError(f"game {name!r}: chance outcomes {outcomes} are not a "
-                                            "probability distribution")
-                lv.player.append(CHANCE)
-                lv.infoset.append(-1)
-                lv.num_children.append(len(outcomes))
-                expanded.append((state, None, outcomes, depth, s0, s1, reach, 0))
+                lv.term_value.append(reach_in * prob * u)
             elif player == 0 or player == 1:
                 actions = tuple(state.legal_actions())
                 if not actions:
@@ -499,26 +598,42 @@ def _compile(game: Game, name: str, max_histories: int) -> CompiledGame:
                 inf = b.index.get(key)
                 if inf is None:
                     inf = b.add(key, actions, parent_seq, depth, pos)
-                else:
+                elif (b.actions[inf] != actions or b.parent_tmp_seq[inf] != parent_seq
+                      or b.first_depth[inf] > depth):
                     b.revisit(inf, actions, parent_seq, depth, pos)
-                lv.player.append(player)
-                lv.infoset.append(inf)
-                lv.num_children.append(len(actions))
-                expanded.append((state, player, actions, depth, s0, s1, reach, b.seq_base[inf]))
+                put_player(player)
+                put_infoset(inf)
+                put_children(len(actions))
+                expanded.append((state, player, actions, depth, s0, s1, reach_in * prob, b.seq_base[inf]))
+            elif player == CHANCE:
+                outcomes = state.chance_outcomes()
+                if (not outcomes or abs(sum(p for _, p in outcomes) - 1.0) > 1e-9
+                        or any(p < 0 for _, p in outcomes)):
+                    raise InvalidInputError(f"game {name!r}: chance outcomes {outcomes} are not a "
+                                            "probability distribution")
+                put_player(CHANCE)
+                put_infoset(-1)
+                put_children(len(outcomes))
+                expanded.append((state, CHANCE, outcomes, depth, s0, s1, reach_in * prob, 0))
             else:
                 raise InvalidInputError(f"game {name!r}: unsupported current player {player}")
             pos += 1
         expanded.reverse()
         stack.extend(expanded)
+        del expanded, state
         if not stack:
             break
         state, player, actions, depth, s0, s1, reach_in, base = stack.pop()
-        if player is None:
-            kids = [(state.child(a), float(p), s0, s1) for a, p in actions]
-        elif player == 0:
-            kids = [(state.child(a), 1.0, base + k, s1) for k, a in enumerate(actions)]
+        n = len(actions)
+        if player == CHANCE:
+            kids = [state.child(a) for a, _ in actions]
+            probs = [float(p) for _, p in actions]
+            seqs0, seqs1 = [s0] * n, [s1] * n
         else:
-            kids = [(state.child(a), 1.0, s0, base + k) for k, a in enumerate(actions)]
+            kids = [state.child(a) for a in actions]
+            probs = [1.0] * n
+            seqs0 = range(base, base + n) if player == 0 else [s0] * n
+            seqs1 = range(base, base + n) if player == 1 else [s1] * n
         depth += 1
         del state
     return _assemble(name, builders, levels, count)

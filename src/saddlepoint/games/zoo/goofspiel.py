@@ -19,18 +19,26 @@ from saddlepoint.games.extensive_form import CHANCE, TERMINAL
 __all__ = ["Goofspiel", "goofspiel"]
 
 _TIE = -3  # OpenSpiel's marker for a tied round in the win sequence
+_UNUSED: dict[int, dict[int, tuple[int, ...]]] = {}  # num_cards -> per played-cards bitmask, the unused cards
 
 
 class GoofspielState:
-    __slots__ = ("bids", "game", "pending", "points", "prizes", "wins")
+    """One history. Besides the public fields it keeps, per player, the bitmask of cards played
+    and the tuple of own bids, so that ``child``, ``legal_actions`` and the information-state
+    key cost a few tuple operations (the compiler visits every history once)."""
 
-    def __init__(self, game: Goofspiel, prizes=(), bids=(), pending=-1, points=(0, 0), wins=()) -> None:
+    __slots__ = ("bids", "game", "masks", "own", "pending", "points", "prizes", "wins")
+
+    def __init__(self, game: Goofspiel, prizes=(), bids=(), pending=-1, points=(0, 0), wins=(),
+                 masks=(0, 0), own=((), ())) -> None:
         self.game = game
         self.prizes = prizes  # prize cards revealed so far (values 1..N)
         self.bids = bids  # completed rounds: (card0, card1) as action ids
         self.pending = pending
         self.points = points
         self.wins = wins
+        self.masks = masks  # per player, bit c set when card c + 1 was bid
+        self.own = own  # per player, own bids in order
 
     def _over(self) -> bool:
         return len(self.bids) >= self.game.num_cards
@@ -42,11 +50,13 @@ class GoofspielState:
         return self._over()
 
     def current_player(self) -> int:
-        if self._over():
+        if len(self.bids) >= self.game.num_cards:
             return TERMINAL
-        if self.is_chance_node():
+        if self.pending >= 0:
+            return 1
+        if len(self.prizes) == len(self.bids) and self.game.points_order == "random":
             return CHANCE
-        return 0 if self.pending < 0 else 1
+        return 0
 
     def _remaining_prizes(self) -> list[int]:
         return [c for c in range(1, self.game.num_cards + 1) if c not in self.prizes]
@@ -56,37 +66,45 @@ class GoofspielState:
         return [(c - 1, 1.0 / len(rest)) for c in rest]
 
     def legal_actions(self) -> list[int]:
-        if self._over():
+        if len(self.bids) >= self.game.num_cards:
             return []
+        if self.pending >= 0:
+            return list(self.game._unused(self.masks[1]))
         if self.is_chance_node():
             return [a for a, _ in self.chance_outcomes()]
-        p = 0 if self.pending < 0 else 1
-        used = {b[p] for b in self.bids}
-        return [c for c in range(self.game.num_cards) if c not in used]
+        return list(self.game._unused(self.masks[0]))
 
     def child(self, action: int) -> GoofspielState:
         g = self.game
-        if self.is_chance_node():
-            return GoofspielState(g, self.prizes + (action + 1,), self.bids, -1, self.points, self.wins)
         if self.pending < 0:
-            return GoofspielState(g, self.prizes, self.bids, action, self.points, self.wins)
-        state = self._resolve(self.prizes, self.bids, self.points, self.wins, (self.pending, action))
+            if self.is_chance_node():
+                return GoofspielState(g, self.prizes + (action + 1,), self.bids, -1, self.points, self.wins,
+                                      self.masks, self.own)
+            return GoofspielState(g, self.prizes, self.bids, action, self.points, self.wins, self.masks,
+                                  self.own)
+        state = self._resolve(self.prizes, (self.pending, action))
         if len(state.bids) == g.num_cards - 1:  # the last card plays itself
-            last = tuple(next(c for c in range(g.num_cards) if c not in {b[p] for b in state.bids})
-                         for p in (0, 1))
-            prizes = state.prizes + tuple(state._remaining_prizes())
-            state = self._resolve(prizes, state.bids, state.points, state.wins, last)
+            last = (g._unused(state.masks[0])[0], g._unused(state.masks[1])[0])
+            prizes = state.prizes
+            if len(prizes) < g.num_cards:
+                prizes += tuple(state._remaining_prizes())
+            state = state._resolve(prizes, last)
         return state
 
-    def _resolve(self, prizes, bids, points, wins, bid) -> GoofspielState:
-        prize = prizes[len(bids)]
+    def _resolve(self, prizes, bid) -> GoofspielState:
+        """The state after this round's bids ``bid`` (card ids), with prize cards ``prizes``."""
+        prize = prizes[len(self.bids)]
+        points = self.points
         if bid[0] > bid[1]:
             points, winner = (points[0] + prize, points[1]), 0
         elif bid[1] > bid[0]:
             points, winner = (points[0], points[1] + prize), 1
         else:
             winner = _TIE
-        return GoofspielState(self.game, prizes, bids + (bid,), -1, points, wins + (winner,))
+        masks, own = self.masks, self.own
+        return GoofspielState(self.game, prizes, self.bids + (bid,), -1, points, self.wins + (winner,),
+                              (masks[0] | 1 << bid[0], masks[1] | 1 << bid[1]),
+                              (own[0] + (bid[0],), own[1] + (bid[1],)))
 
     def returns(self) -> tuple[float, float]:
         if not self._over():
@@ -99,7 +117,7 @@ class GoofspielState:
     def information_state_key(self, player: int) -> tuple:
         cur = self.current_player()
         if self.game.imp_info:
-            return (cur, tuple(b[player] for b in self.bids), self.prizes, self.wins)
+            return (cur, self.own[player], self.prizes, self.wins)
         return (cur, self.bids, self.prizes)
 
     def information_state_string(self, player: int) -> str:
@@ -127,6 +145,14 @@ class Goofspiel:
 
     def num_distinct_actions(self) -> int:
         return self.num_cards
+
+    def _unused(self, mask: int) -> tuple[int, ...]:
+        """The cards (action ids, ascending) not set in ``mask``; cached per number of cards."""
+        table = _UNUSED.setdefault(self.num_cards, {})
+        out = table.get(mask)
+        if out is None:
+            out = table[mask] = tuple(c for c in range(self.num_cards) if not mask >> c & 1)
+        return out
 
 
 def goofspiel(num_cards: int = 13, players: int = 2, points_order: str = "random",
