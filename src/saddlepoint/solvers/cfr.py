@@ -23,7 +23,6 @@ positive), and nodes are counted in the restricted tree only.
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -31,11 +30,12 @@ import numpy as np
 
 from saddlepoint.config import check_positive, check_positive_int
 from saddlepoint.errors import InvalidInputError
-from saddlepoint.games.extensive_form import TERMINAL, CompiledGame
+from saddlepoint.games.extensive_form import TERMINAL, CompiledGame, Treeplex
 from saddlepoint.solvers.efg import EFGMethod, as_compiled
 from saddlepoint.solvers.efg_best_response import (
+    _csr_matvec,
+    _signed_payoff,
     behaviour_from_weights,
-    counterfactual_gradient,
     levels,
     nash_conv,
     realization_plan,
@@ -128,8 +128,11 @@ class NodeCounter:
     outcomes and allowed actions; ``h'`` itself is not expanded when both players' reach there is
     0). With all reaches positive a pass costs ``H - 1``.
 
-    Histories are grouped by their pair of sequences ``(σ0(h), σ1(h))``, so a count is one
-    gather over the distinct pairs.
+    Histories are grouped by their pair of sequences ``(σ0(h), σ1(h))`` with ``w`` edges per
+    pair, so with supports ``a_p = [x_p > 0]`` a count is ``Σ w [a0(s0) ∨ a1(s1)] = a0·(w0 -
+    W a1) + w1·a1`` (``W`` the pair weights as a sparse matrix, ``w0``, ``w1`` its row and column
+    sums): one sparse product when player 1's plan changes (:meth:`set_plan1`) and one dot
+    product per count, exact in float64 (integers below 2^53).
     """
 
     def __init__(self, cg: CompiledGame, masks: tuple[np.ndarray | None, np.ndarray | None] = (None, None)) -> None:
@@ -142,6 +145,12 @@ class NodeCounter:
             cg._cache[key] = (inner, inverse, uniq // m1, uniq % m1)
         self._inner, self._inverse, self._pair_seq0_all, self._pair_seq1_all = cg._cache[key]
         self._cg = cg
+        m0, m1 = (tp.num_sequences for tp in cg.players)
+        self._a0 = np.zeros(m0 + 1)  # [a0, 1]: the count is one dot product with [w0 - W a1, w1·a1]
+        self._a0[m0] = 1.0
+        self._a1 = np.zeros(m1)
+        self._against = np.zeros(m0 + 1)
+        self._dot = (1, m0 + 1, np.array([0, m0 + 1]), np.arange(m0 + 1), self._a0, self._against)
         self.set_masks(masks)
 
     def set_masks(self, masks: tuple[np.ndarray | None, np.ndarray | None]) -> None:
@@ -160,24 +169,152 @@ class NodeCounter:
             reach = realization_plan(cg, p, mask.astype(float))
             in_tree &= reach[cg.h_seq[p, inner]] > 0
         weight = np.rint(np.bincount(self._inverse, weights=children * in_tree,
-                                     minlength=self._pair_seq0_all.size)).astype(np.int64)
-        # Sort the pairs by weight so a count is one count_nonzero per distinct weight.
-        order = np.argsort(weight, kind="stable")
-        order = order[weight[order] > 0]
-        self.pair_seq0, self.pair_seq1 = self._pair_seq0_all[order], self._pair_seq1_all[order]
-        self.pair_weight = weight[order]
-        bounds = np.flatnonzero(np.r_[True, self.pair_weight[1:] != self.pair_weight[:-1], True])
-        self._groups = [(int(self.pair_weight[lo]), int(lo), int(hi)) for lo, hi in itertools.pairwise(bounds)]
+                                     minlength=self._pair_seq0_all.size))
+        keep = weight > 0
+        s0, s1, w = self._pair_seq0_all[keep], self._pair_seq1_all[keep], weight[keep]
+        m0 = self._a0.size - 1
+        # Rows: -W (pairs are sorted by (s0, s1), so already in CSR order), then the column sums w1.
+        w1 = np.bincount(s1, weights=w, minlength=self._a1.size)
+        self._indptr = np.r_[0, np.cumsum(np.bincount(s0, minlength=m0)), s0.size + self._a1.size].astype(np.int64)
+        self._indices = np.r_[s1, np.arange(self._a1.size)].astype(np.int64)
+        self._data = np.r_[-w, w1]
+        self._base = np.r_[np.bincount(s0, weights=w, minlength=m0), 0.0]
+        self._full = int(w.sum())
+
+    def set_plan0(self, x0: np.ndarray) -> None:
+        """Player 0's current realization plan (``>= 0``)."""
+        np.sign(x0, out=self._a0[:-1])
+
+    def set_plan1(self, x1: np.ndarray) -> None:
+        """Player 1's current realization plan (``>= 0``)."""
+        np.sign(x1, out=self._a1)
+        np.copyto(self._against, self._base)
+        _csr_matvec(self._against.size, self._a1.size, self._indptr, self._indices, self._data, self._a1,
+                    self._against)
+
+    def add_count(self, total: np.ndarray) -> None:
+        """Add the edges one pass follows with the plans last given to :meth:`set_plan0` and
+        :meth:`set_plan1` to ``total[0]`` (a single-threaded dot product; BLAS may wake
+        threads for one)."""
+        _csr_matvec(*self._dot, total)
+
+    def current(self) -> int:
+        """Edges followed by one pass with the plans last given to :meth:`set_plan0`/:meth:`set_plan1`."""
+        total = np.zeros(1)
+        self.add_count(total)
+        return int(total[0])
 
     def count(self, x0: np.ndarray, x1: np.ndarray) -> int:
         """Edges followed by one pass with realization plans ``x0``, ``x1`` (both >= 0)."""
-        reach = x0[self.pair_seq0]
-        reach += x1[self.pair_seq1]
-        return sum(k * int(np.count_nonzero(reach[lo:hi])) for k, lo, hi in self._groups)
+        self.set_plan0(x0)
+        self.set_plan1(x1)
+        return self.current()
 
     def full(self) -> int:
         """Edges of the (restricted) tree: one pass with every reach positive."""
-        return int(self.pair_weight.sum())
+        return self._full
+
+
+class _Rows:
+    """CSR rows of one call of SciPy's kernel ``y += M z`` on a buffer ``z`` that holds its own
+    output ``y = z[base:]``: the kernel fills the rows in order and adds each row's terms left to
+    right onto ``y``, so a row may read rows above it. A term is ``(column, data)``; ``data``
+    indexes an array of coefficients (see :class:`_PassPlan`)."""
+
+    def __init__(self, base: int) -> None:
+        self.base, self.indptr, self.cols, self.data = base, [0], [], []
+
+    def row(self, terms: list[tuple[int, int]]) -> int:
+        """Add a row summing ``terms`` onto 0 in order; return its address in ``z``."""
+        for col, dat in terms:
+            self.cols.append(col)
+            self.data.append(dat)
+        self.indptr.append(len(self.cols))
+        return self.base + len(self.indptr) - 2
+
+    def segment_sum(self, terms: list[tuple[int, int]], one: int) -> int:
+        """A row holding ``np.add.reduceat``'s sum of one segment of terms, bit for bit:
+        ``a0 + pairwise(a1 ..)`` with NumPy's pairwise summation (sequential below 8 terms,
+        8 interleaved partial sums up to 128, halves above). ``one`` is the data index of 1."""
+        if len(terms) < 9:
+            return self.row(terms[1:] + terms[:1])
+        return self.row([self._pairwise(terms[1:], one), terms[0]])
+
+    def _pairwise(self, terms: list[tuple[int, int]], one: int) -> tuple[int, int]:
+        n = len(terms)
+        if n == 1:
+            return terms[0]
+        if n < 8:
+            return self.row(terms), one
+        if n > 128:
+            half = n // 2 - (n // 2) % 8
+            return self.row([self._pairwise(terms[:half], one), self._pairwise(terms[half:], one)]), one
+        tail = n - n % 8
+        part = [ts[0] if len(ts) == 1 else (self.row(ts), one) for ts in (terms[j:tail:8] for j in range(8))]
+        pairs = [(self.row(part[j:j + 2]), one) for j in range(0, 8, 2)]
+        halves = [(self.row(pairs[:2]), one), (self.row(pairs[2:]), one)]
+        return self.row(halves + terms[tail:]), one
+
+    def csr(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return (np.asarray(self.indptr, dtype=np.int32), np.asarray(self.cols, dtype=np.int32),
+                np.asarray(self.data, dtype=np.intp))
+
+
+class _PassPlan:
+    """One player's CFR pass as three compiled-kernel calls (built once per game and player).
+
+    A player's work buffer is ``z = [g (m) | pass rows (T) | sum rows (U) | R (m) | pos (m)]``
+    and its coefficients ``c = [σ (m), 1, -1]``. After ``g = A y`` (or ``-Aᵀ x``) one call of
+    :class:`_Rows` computes, deepest level first, ``V(I) = Σ_{s ∈ I} σ(s) cfv(s)`` and
+    ``cfv(s) = g(s) + Σ_{I below s} V(I)``, then ``r(s) = cfv(s) - V(I(s))`` and ``R(s) += r(s)``;
+    a second call gives regret matching's per-infoset sums of ``pos``. Every sum is
+    ``np.add.reduceat``'s, in its order, so the iterates are bit for bit those of the
+    level-by-level NumPy passes (``cfv + (V1 + V2)``, never ``(cfv + V1) + V2``). The realization
+    plan is a third call on ``x`` itself, each row reading its parent's row above it.
+    """
+
+    def __init__(self, tp: Treeplex, lv) -> None:
+        m = tp.num_sequences
+        one, minus = m, m + 1  # data indices of the constants 1 and -1 (σ takes 0 .. m-1)
+        rows = _Rows(m)
+        cfv = np.arange(m)  # where each cfv(s) is: g(s) until a row adds what hangs below s
+        value = np.zeros(tp.num_infosets, dtype=np.int64)
+        first, nact = tp.infoset_first_seq, tp.infoset_num_actions
+        for d in range(len(lv.seq) - 1, -1, -1):
+            ilo, ihi = lv.inf[d]
+            for i in range(ilo, ihi):
+                seqs = range(first[i], first[i] + nact[i])
+                value[i] = rows.segment_sum([(int(cfv[s]), s) for s in seqs], one)
+            if d == 0:  # level 0 hangs below the empty sequence: no regret needs it
+                break
+            groups = np.r_[lv.groups[d], ihi - ilo] + ilo
+            for par, glo, ghi in zip(lv.parents[d], groups[:-1], groups[1:]):
+                below = [(int(value[i]), one) for i in range(glo, ghi)]
+                t = below[0] if len(below) == 1 else (rows.segment_sum(below, one), one)
+                cfv[par] = rows.row([(int(par), one), t])
+        r = [rows.row([(int(cfv[s]), one), (int(value[tp.seq_infoset[s]]), minus)]) for s in range(1, m)]
+        self.pass_rows = rows.csr()
+        self.r = np.asarray(r, dtype=np.int32)
+        # Regret matching's sums, reading pos from the R block; one copy per sequence at the end.
+        t_rows = len(rows.indptr) - 1
+        sums = _Rows(m + t_rows)
+        source = 1 << 30  # placeholder for R's block, which follows the U sum rows
+        at = [sums.segment_sum([(source + s, one) for s in range(first[i], first[i] + nact[i])], one)
+              for i in range(tp.num_infosets)]
+        rep = [sums.row([(at[tp.seq_infoset[s]], one)]) for s in range(1, m)]
+        indptr, cols, _ = sums.csr()
+        u = indptr.size - 1
+        cols[cols >= source] += m + t_rows + u - source
+        self.sum_rows, self.t, self.u = (indptr, cols), t_rows, u
+        self.sums_rep = (rep[0] - m - t_rows) if rep else u
+        self.parent = (np.arange(m, dtype=np.int32), tp.seq_parent[1:].astype(np.int32))
+
+
+def _pass_plan(cg: CompiledGame, player: int) -> _PassPlan:
+    key = ("cfr_pass_plan", player)
+    if key not in cg._cache:
+        cg._cache[key] = _PassPlan(cg.players[player], levels(cg, player))
+    return cg._cache[key]
 
 
 class CFRSolver(EFGMethod):
@@ -187,6 +324,10 @@ class CFRSolver(EFGMethod):
     ``masks`` restricts the game (see the module docstring); ``regrets`` warm-starts the
     cumulative regrets (one ``(m_p,)`` array per player, e.g. scaled old regrets after a
     double-oracle expansion).
+
+    A step is a fixed, small number of compiled calls on preallocated arrays, whatever the
+    game's depth (see :class:`_PassPlan`), with the same floating-point operations in the same
+    order as the level-by-level NumPy passes.
     """
 
     def __init__(self, game: Any, config: CFRConfig, rng: Any = None, *,
@@ -201,35 +342,66 @@ class CFRSolver(EFGMethod):
         self._masks: list[np.ndarray | None] = [None, None]
         self._allowed_rep: list[np.ndarray | None] = [None, None]
         m = [tp.num_sequences for tp in cg.players]
-        self._regret = [np.zeros(m[0]), np.zeros(m[1])]
-        self._sigma = [np.ones(m[0]), np.ones(m[1])]
-        self._avg = [np.zeros(m[0]), np.zeros(m[1])]
-        self._x = [np.ones(m[0]), np.ones(m[1])]
-        self._cfv = [np.empty(m[0]), np.empty(m[1])]
-        self._value = [np.empty(tp.num_infosets) for tp in cg.players]
-        self._bottom_up = [  # per level, deepest first: slices and index arrays of the pass
-            [(*lv.seq[d], *lv.inf[d], lv.starts[d], lv.parents[d] if d else None, lv.groups[d])
-             for d in range(len(lv.seq) - 1, -1, -1)] for lv in self._lv]
-        self._weight = 0.0
-        self._t = 0
-        self.nodes_visited = 0
-        """Tree edges followed so far (see :class:`NodeCounter`)."""
         if masks is not None:
             for p in (0, 1):
                 self._set_mask(p, masks[p])
+        # Both players' plans and averages are views of one array each: one update per step.
+        self._x_all, self._avg_all, self._scaled_all = np.ones(sum(m)), np.zeros(sum(m)), np.empty(sum(m))
+        self._x = [self._x_all[:m[0]], self._x_all[m[0]:]]
+        self._avg = [self._avg_all[:m[0]], self._avg_all[m[0]:]]
+        self._counter = NodeCounter(cg, (self._masks[0], self._masks[1]))
+        self._nodes = np.zeros(1)  # edges counted by the kernel (exact integers in float64)
+        self._nodes_offset = 0
+        self._weight = 0.0
+        self._t = 0
+        self._default = [  # regret matching's strategy where no regret is positive
+            self._lv[p].nact_rep ** -1.0 if self._masks[p] is None
+            else self._masks[p][1:] / self._allowed_rep[p] for p in (0, 1)]
+        self._passes = [self._bind(p) for p in (0, 1)]
+        self._sigma = [ps[0][:m[p]] for p, ps in enumerate(self._passes)]
+        self._regret = [ps[1] for ps in self._passes]
         if regrets is not None:
             for p in (0, 1):
                 r = np.asarray(regrets[p], dtype=float)
                 if r.shape != (m[p],):
                     raise InvalidInputError(f"regrets[{p}] must have shape ({m[p]},), got {r.shape}")
-                self._regret[p] = r.copy() if self._masks[p] is None else r * self._masks[p]
-        self._counter = NodeCounter(cg, (self._masks[0], self._masks[1]))
-        self._default = [  # regret matching's strategy where no regret is positive
-            self._lv[p].nact_rep ** -1.0 if self._masks[p] is None
-            else self._masks[p][1:] / self._allowed_rep[p] for p in (0, 1)]
+                self._regret[p][...] = r if self._masks[p] is None else r * self._masks[p]
         for p in (0, 1):
             self._regret_matching(p)
-            realization_plan(cg, p, self._sigma[p], out=self._x[p])
+            self._plan(p)
+
+    def _bind(self, p: int) -> tuple:
+        """Player ``p``'s arrays and the argument tuples of its kernel calls (see :class:`_PassPlan`)."""
+        cg, plan = self.cg, _pass_plan(self.cg, p)
+        m, mask = cg.players[p].num_sequences, self._masks[p]
+        t, u = plan.t, plan.u
+        coef = np.ones(m + 2)  # [σ, 1, -1]
+        coef[m + 1] = -1.0
+        z = np.zeros(m + t + u + 2 * m)  # g | pass rows | sum rows | R | pos
+        regret, pos = z[m + t + u:m + t + u + m], z[m + t + u + m:]
+        mat = _signed_payoff(cg, p)
+        gradient = (mat.shape[0], mat.shape[1], mat.indptr, mat.indices, mat.data, self._x[1 - p], z[:m])
+        indptr, cols, data_index = plan.pass_rows
+        keep = np.ones(m - 1, dtype=bool) if mask is None else mask[1:]  # masked actions keep zero regret
+        r_indptr = np.r_[0, 0, np.cumsum(keep)].astype(np.int32)  # R(0) and masked rows: no term
+        indptr = np.r_[indptr, np.full(u, indptr[-1]), indptr[-1] + r_indptr[1:]].astype(np.int32)
+        cols = np.r_[cols, plan.r[keep]].astype(np.int32)
+        data_index = np.r_[data_index, np.full(int(keep.sum()), m)]
+        data = np.empty(data_index.size)
+        bottom_up = (t + u + m, z.size, indptr, cols, data, z, z[m:m + t + u + m])
+        sum_indptr, sum_cols = plan.sum_rows
+        if not (self._plus and mask is None):  # pos = [R]⁺ (masked) has its own block after R
+            sum_cols = np.where(sum_cols >= m + t + u, sum_cols + m, sum_cols).astype(np.int32)
+            pos_view = pos[1:]
+        else:
+            pos_view = regret[1:]  # RM+ regrets are already non-negative
+        sums = (u, z.size, sum_indptr, sum_cols, np.ones(sum_cols.size), z, z[m + t:m + t + u])
+        sums_rep = z[m + t + plan.sums_rep:m + t + u]
+        x = self._x[p]
+        realize = (m - 1, m, *plan.parent, coef[1:m], x, x[1:])
+        rm = (pos_view, sums_rep, np.empty(m - 1, dtype=bool), np.zeros(m - 1),
+              None if mask is None else mask[1:].astype(float))
+        return coef, regret, z[:m + t + u], (coef, data_index, 0, data), gradient, bottom_up, sums, rm, realize
 
     def _set_mask(self, p: int, mask: np.ndarray | None) -> None:
         if mask is None:
@@ -253,6 +425,16 @@ class CFRSolver(EFGMethod):
     def iteration(self) -> int:
         """Iterations completed."""
         return self._t
+
+    @property
+    def nodes_visited(self) -> int:
+        """Tree edges followed so far (see :class:`NodeCounter`)."""
+        return self._nodes_offset + int(self._nodes[0])
+
+    @nodes_visited.setter
+    def nodes_visited(self, value: int) -> None:
+        self._nodes[0] = 0.0
+        self._nodes_offset = int(value)
 
     def current_behaviour(self) -> tuple[np.ndarray, np.ndarray]:
         """The current strategies σ_t, one ``(m_p,)`` array per player (copies)."""
@@ -311,6 +493,8 @@ class CFRSolver(EFGMethod):
         self._t = int(state["t"])
         self._weight = float(state["weight"])
         self.nodes_visited = int(state["nodes_visited"])
+        self._counter.set_plan0(self._x[0])
+        self._counter.set_plan1(self._x[1])
 
     # ------------------------------------------------------------------ iteration
     def step(self) -> None:
@@ -319,60 +503,68 @@ class CFRSolver(EFGMethod):
         t = self._t
         disc = self.config.discounts(t)
         weight = disc[2] if disc is not None else (float(t) if self.config.linear_average else 1.0)
+        # Each player's average takes its plan from before its own update: both are known now.
+        if weight == 1.0:
+            self._avg_all += self._x_all
+        else:
+            np.multiply(self._x_all, weight, out=self._scaled_all)
+            self._avg_all += self._scaled_all
+        count = self._counter.add_count
         if self.config.alternating:
             for p in (0, 1):
-                self.nodes_visited += self._counter.count(self._x[0], self._x[1])
-                regret = self._instant_regret(p)
-                self._avg[p] += weight * self._x[p]
-                self._update(p, regret, disc)
+                count(self._nodes)
+                self._regret_step(p)
+                self._update(p, disc)
         else:
-            self.nodes_visited += 2 * self._counter.count(self._x[0], self._x[1])
-            regrets = [self._instant_regret(0), self._instant_regret(1)]
+            count(self._nodes)
+            count(self._nodes)
+            self._regret_step(0)
+            self._regret_step(1)
             for p in (0, 1):
-                self._avg[p] += weight * self._x[p]
-                self._update(p, regrets[p], disc)
+                self._update(p, disc)
         self._weight += weight
 
-    def _instant_regret(self, p: int) -> np.ndarray:
-        """``r(s) = cfv(s) - V(I(s))`` for the non-empty sequences, shape ``(m_p - 1,)``."""
-        lv = self._lv[p]
-        sigma, cfv, value = self._sigma[p], self._cfv[p], self._value[p]
-        counterfactual_gradient(self.cg, p, self._x[1 - p], out=cfv)
-        reduceat = np.add.reduceat
-        for lo, hi, ilo, ihi, starts, parents, groups in self._bottom_up[p]:
-            v = reduceat(sigma[lo:hi] * cfv[lo:hi], starts)
-            value[ilo:ihi] = v
-            if parents is not None:  # level 0 hangs below the empty sequence: no regret needs it
-                cfv[parents] += reduceat(v, groups)
-        return cfv[1:] - value[lv.seq_inf1]
+    def _regret_step(self, p: int) -> None:
+        """``R(s) += cfv(s) - V(I(s))`` for the allowed non-empty sequences (see :class:`_PassPlan`)."""
+        _, _, transient, take, gradient, bottom_up = self._passes[p][:6]
+        transient.fill(0.0)
+        np.take(*take)  # the pass's coefficients: σ where a row reads σ(s) cfv(s), else ±1
+        _csr_matvec(*gradient)  # g = A y (player 0) or -Aᵀ x (player 1)
+        _csr_matvec(*bottom_up)
 
-    def _update(self, p: int, regret: np.ndarray, disc: tuple[float, float, float] | None) -> None:
+    def _update(self, p: int, disc: tuple[float, float, float] | None) -> None:
         r = self._regret[p][1:]
-        mask = self._masks[p]
-        if mask is not None:
-            regret *= mask[1:]
-        r += regret
         if self._plus:
-            np.maximum(r, 0.0, out=r)
+            np.maximum(r, self._passes[p][7][3], out=r)
         elif disc is not None:
             r *= np.where(r >= 0, disc[0], disc[1])
         self._regret_matching(p)
-        realization_plan(self.cg, p, self._sigma[p], out=self._x[p])
+        self._plan(p)
 
     def _regret_matching(self, p: int) -> None:
         """σ(a|I) = [R(I,a)]⁺ / Σ_b [R(I,b)]⁺, uniform over allowed actions when no regret is
         positive (Hart & Mas-Colell 2000)."""
-        lv = self._lv[p]
         if self._sigma[p].size == 1:
             return
-        mask = self._masks[p]
-        if self._plus and mask is None:
-            pos = self._regret[p][1:]  # RM+ regrets are already non-negative
-        else:
-            pos = np.maximum(self._regret[p][1:], 0.0)
-            if mask is not None:
-                pos *= mask[1:]
-        sums = np.add.reduceat(pos, lv.first1)[lv.seq_inf1]
+        passes = self._passes[p]
+        pos, sums_rep, positive, zeros, maskf = passes[7]
+        if not (self._plus and maskf is None):
+            np.maximum(self._regret[p][1:], zeros, out=pos)
+            if maskf is not None:
+                pos *= maskf
+        _csr_matvec(*passes[6])  # per-infoset sums of pos, one copy per sequence
+        np.greater(sums_rep, zeros, out=positive)
         out = self._sigma[p][1:]
-        out[:] = self._default[p]
-        np.divide(pos, sums, out=out, where=sums > 0)
+        np.copyto(out, self._default[p])
+        np.divide(pos, sums_rep, out=out, where=positive)
+
+    def _plan(self, p: int) -> None:
+        """The realization plan of σ_p in one call (top-down: each row reads its parent's row)
+        and its support for the node counter."""
+        x = self._x[p]
+        x[1:] = 0.0
+        _csr_matvec(*self._passes[p][8])
+        if p:
+            self._counter.set_plan1(x)
+        else:
+            self._counter.set_plan0(x)

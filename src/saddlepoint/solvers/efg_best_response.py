@@ -17,14 +17,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 
 from saddlepoint.errors import InvalidInputError
 from saddlepoint.games.extensive_form import CompiledGame, Treeplex
 
-try:  # SciPy's compiled CSR kernel: ~10x less call overhead than ``A @ y`` on small games
+try:  # SciPy's compiled CSR kernel ``y += A x``: ~10x less call overhead than ``A @ y`` on small games
     from scipy.sparse._sparsetools import csr_matvec as _csr_matvec
-except ImportError:  # pragma: no cover
-    _csr_matvec = None
+except ImportError:  # pragma: no cover - older/newer SciPy layouts
+    def _csr_matvec(n_row, n_col, indptr, indices, data, x, y) -> None:
+        y += sp.csr_matrix((data, indices, indptr), shape=(n_row, n_col)) @ x
 
 __all__ = [
     "BestResponse",
@@ -158,10 +160,7 @@ def counterfactual_gradient(cg: CompiledGame, player: int, opponent_plan: np.nda
         out = np.zeros(mat.shape[0])
     else:
         out.fill(0.0)
-    if _csr_matvec is not None:  # SciPy's compiled kernel without the per-call checks of ``@``
-        _csr_matvec(mat.shape[0], mat.shape[1], mat.indptr, mat.indices, mat.data, opponent_plan, out)
-    else:  # pragma: no cover - older/newer SciPy layouts
-        out += mat @ opponent_plan
+    _csr_matvec(mat.shape[0], mat.shape[1], mat.indptr, mat.indices, mat.data, opponent_plan, out)
     return out
 
 
