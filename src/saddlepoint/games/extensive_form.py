@@ -64,10 +64,10 @@ TERMINAL = -4
 DEFAULT_MAX_HISTORIES = 10_000_000
 """Games estimated to have more histories than this (~3 GB to compile) are refused by
 :func:`compile_game`."""
-BYTES_PER_HISTORY = 320
-"""Peak memory of compiling one history (arrays, one level of live states, the solver's
-buffers), measured: Liar's Dice's 294 883 histories take ~90 MB above the interpreter,
-Goofspiel-6's 969 523 about 260 MB. The compiled result itself is ~50 bytes per history."""
+BYTES_PER_HISTORY = 100
+"""Memory of compiling and solving one history, rounded up from measurements: the depth-first
+compiler peaks at ~62 bytes per history on Goofspiel-7 (47.5 million histories, 2.9 GB), whose
+compiled arrays hold ~47; CFR+ adds its per-sequence buffers."""
 
 
 class GameTooLargeError(InvalidInputError):
