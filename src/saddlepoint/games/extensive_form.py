@@ -5,7 +5,7 @@ The protocol (:class:`Game`, :class:`State`) mirrors OpenSpiel's Python API: a s
 current player (:data:`CHANCE` or :data:`TERMINAL` or 0/1), its legal actions, its chance
 outcomes, ``child(action)``, ``returns()`` and an information-state key per player.
 
-:func:`compile_game` walks the tree breadth-first and returns a :class:`CompiledGame`:
+:func:`compile_game` walks the tree depth-first and returns a :class:`CompiledGame`:
 
 * per player a :class:`Treeplex`: information sets sorted by own depth (each depth one contiguous
   block), sequences ``0 = empty`` then one per (infoset, action) with the actions of an infoset
@@ -15,8 +15,22 @@ outcomes, ``child(action)``, ``returns()`` and an information-state key per play
 * a history table in breadth-first order (children contiguous) for sampling methods and for
   counting nodes visited.
 
+The walk keeps only the states on its stack alive (depth x branching) and writes each history
+into narrow per-depth buffers (``int8``/``int32``/``float32``; ``float64`` only for the payoff
+entries, summed from ``float64`` chance reaches): a depth-first preorder restricted to one depth
+is that depth's breadth-first order, so concatenating the depths gives the breadth-first table.
+Peak memory is about 1.3-1.8x the compiled arrays (~50 bytes per history), and a game costs
+about 5 microseconds of Python per history: ``goofspiel(num_cards=7,imp_info=True,
+points_order=descending)``, 47.5 million histories, compiles in about 4 minutes at 2.9 GB with
+``compile_game(game, max_histories=10**8)``. There is no per-game fast path: the generic walk
+only asks for ``current_player``, ``legal_actions``/``chance_outcomes``, ``child``,
+``returns`` and ``information_state_key``, so a game speeds its compilation up by making those
+cheap (the zoo's Goofspiel keeps played-card bitmasks and own-bid tuples for that).
+
 Games too large to hold in memory are refused before any tree is built, from a depth-stratified
-sampling estimate of the number of histories (:func:`estimate_num_histories`). Compiled games are cached per game string.
+sampling estimate of the number of histories (:func:`estimate_num_histories`). Compiled games are
+cached per game string in memory, and on disk with ``compile_game(..., cache_dir=DIR)``
+(:meth:`CompiledGame.save` / :meth:`CompiledGame.load`, one ``.npz`` per game string).
 """
 
 from __future__ import annotations
@@ -64,10 +78,10 @@ TERMINAL = -4
 DEFAULT_MAX_HISTORIES = 10_000_000
 """Games estimated to have more histories than this (~3 GB to compile) are refused by
 :func:`compile_game`."""
-BYTES_PER_HISTORY = 100
-"""Memory of compiling and solving one history, rounded up from measurements: the depth-first
-compiler peaks at ~62 bytes per history on Goofspiel-7 (47.5 million histories, 2.9 GB), whose
-compiled arrays hold ~47; CFR+ adds its per-sequence buffers."""
+BYTES_PER_HISTORY = 110
+"""Memory of compiling and solving one history, rounded up from measurements on Goofspiel-7
+(47.5 million histories): the depth-first compiler peaks at ~62 bytes per history (2.8 GB; the
+compiled arrays hold ~47), CFR+ with exploitability passes at ~101 (4.8 GB)."""
 
 
 class GameTooLargeError(InvalidInputError):
