@@ -188,7 +188,7 @@ class NodeCounter:
     def set_plan1(self, x1: np.ndarray) -> None:
         """Player 1's current realization plan (``>= 0``)."""
         np.sign(x1, out=self._a1)
-        np.copyto(self._against, self._base)
+        self._against[...] = self._base
         _csr_matvec(self._against.size, self._a1.size, self._indptr, self._indices, self._data, self._a1,
                     self._against)
 
@@ -317,6 +317,53 @@ def _pass_plan(cg: CompiledGame, player: int) -> _PassPlan:
     return cg._cache[key]
 
 
+class _Pass:
+    """One solver's arrays for player ``p`` and the argument tuples of its kernel calls (see
+    :class:`_PassPlan`)."""
+
+    __slots__ = ("sigma_all", "regret", "transient", "put", "gradient", "bottom_up", "sums", "pos", "sums_rep",
+                 "positive", "zeros", "maskf", "sigma", "default", "x1", "realize", "rectify")
+
+    def __init__(self, solver: CFRSolver, p: int) -> None:
+        cg, plan = solver.cg, _pass_plan(solver.cg, p)
+        m, mask = cg.players[p].num_sequences, solver._masks[p]
+        t, u = plan.t, plan.u
+        self.sigma_all = np.ones(m)
+        z = np.zeros(m + t + u + 2 * m)  # g | pass rows | sum rows | R | pos
+        self.regret, pos = z[m + t + u:m + t + u + m], z[m + t + u + m:]
+        self.transient = z[:m + t + u]  # zeroed before each pass
+        mat = _signed_payoff(cg, p)
+        self.gradient = (mat.shape[0], mat.shape[1], mat.indptr, mat.indices, mat.data, solver._x[1 - p], z[:m])
+        indptr, cols, data_index = plan.pass_rows
+        keep = np.ones(m - 1, dtype=bool) if mask is None else mask[1:]  # masked actions keep zero regret
+        r_indptr = np.r_[0, 0, np.cumsum(keep)]  # R(0) and masked rows: no term
+        indptr = np.r_[indptr, np.full(u, indptr[-1]), indptr[-1] + r_indptr[1:]].astype(np.int32)
+        cols = np.r_[cols, plan.r[keep]].astype(np.int32)
+        data_index = np.r_[data_index, np.full(int(keep.sum()), m)]
+        data = np.r_[self.sigma_all, 1.0, -1.0][data_index]
+        sig_pos = np.flatnonzero(data_index < m)  # each σ(s), s >= 1, is read by exactly one term
+        sig_pos = sig_pos[np.argsort(data_index[sig_pos])]
+        if not np.array_equal(data_index[sig_pos], np.arange(1, m)):  # pragma: no cover - plan invariant
+            raise AssertionError("every sequence's σ must be read by exactly one term")
+        self.put = (data.__setitem__, (sig_pos, self.sigma_all[1:]))  # data[sig_pos] = σ[1:]
+        self.bottom_up = (t + u + m, z.size, indptr, cols, data, z, z[m:m + t + u + m])
+        sum_indptr, sum_cols = plan.sum_rows
+        self.rectify = not (solver._plus and mask is None)  # else RM+ regrets are already non-negative
+        if not self.rectify:
+            self.pos = self.regret[1:]
+        else:  # pos = [R]⁺ (masked) has its own block after R
+            sum_cols = np.where(sum_cols >= m + t + u, sum_cols + m, sum_cols).astype(np.int32)
+            self.pos = pos[1:]
+        self.sums = (u, z.size, sum_indptr, sum_cols, np.ones(sum_cols.size), z, z[m + t:m + t + u])
+        self.sums_rep = z[m + t + plan.sums_rep:m + t + u]
+        self.positive, self.zeros = np.empty(m - 1, dtype=bool), np.zeros(m - 1)
+        self.maskf = None if mask is None else mask[1:].astype(float)
+        self.sigma, self.default = self.sigma_all[1:], solver._default[p]
+        x = solver._x[p]
+        self.x1 = x[1:]
+        self.realize = (m - 1, m, *plan.parent, self.sigma, x, self.x1)
+
+
 class CFRSolver(EFGMethod):
     """The CFR-family method for one config on a game (compiled on the fly).
 
@@ -346,7 +393,10 @@ class CFRSolver(EFGMethod):
             for p in (0, 1):
                 self._set_mask(p, masks[p])
         # Both players' plans and averages are views of one array each: one update per step.
-        self._x_all, self._avg_all, self._scaled_all = np.ones(sum(m)), np.zeros(sum(m)), np.empty(sum(m))
+        n = sum(m)
+        self._x_all, self._avg_all, self._avg_weight = np.ones(n), np.zeros(n), np.ones(n)
+        eye = np.arange(n + 1, dtype=np.int32)
+        self._avg_update = (n, n, eye, eye[:-1], self._avg_weight, self._x_all, self._avg_all)  # avg += w x
         self._x = [self._x_all[:m[0]], self._x_all[m[0]:]]
         self._avg = [self._avg_all[:m[0]], self._avg_all[m[0]:]]
         self._counter = NodeCounter(cg, (self._masks[0], self._masks[1]))
@@ -357,9 +407,9 @@ class CFRSolver(EFGMethod):
         self._default = [  # regret matching's strategy where no regret is positive
             self._lv[p].nact_rep ** -1.0 if self._masks[p] is None
             else self._masks[p][1:] / self._allowed_rep[p] for p in (0, 1)]
-        self._passes = [self._bind(p) for p in (0, 1)]
-        self._sigma = [ps[0][:m[p]] for p, ps in enumerate(self._passes)]
-        self._regret = [ps[1] for ps in self._passes]
+        self._passes = [_Pass(self, p) for p in (0, 1)]
+        self._sigma = [ps.sigma_all for ps in self._passes]
+        self._regret = [ps.regret for ps in self._passes]
         if regrets is not None:
             for p in (0, 1):
                 r = np.asarray(regrets[p], dtype=float)
@@ -367,41 +417,7 @@ class CFRSolver(EFGMethod):
                     raise InvalidInputError(f"regrets[{p}] must have shape ({m[p]},), got {r.shape}")
                 self._regret[p][...] = r if self._masks[p] is None else r * self._masks[p]
         for p in (0, 1):
-            self._regret_matching(p)
-            self._plan(p)
-
-    def _bind(self, p: int) -> tuple:
-        """Player ``p``'s arrays and the argument tuples of its kernel calls (see :class:`_PassPlan`)."""
-        cg, plan = self.cg, _pass_plan(self.cg, p)
-        m, mask = cg.players[p].num_sequences, self._masks[p]
-        t, u = plan.t, plan.u
-        coef = np.ones(m + 2)  # [σ, 1, -1]
-        coef[m + 1] = -1.0
-        z = np.zeros(m + t + u + 2 * m)  # g | pass rows | sum rows | R | pos
-        regret, pos = z[m + t + u:m + t + u + m], z[m + t + u + m:]
-        mat = _signed_payoff(cg, p)
-        gradient = (mat.shape[0], mat.shape[1], mat.indptr, mat.indices, mat.data, self._x[1 - p], z[:m])
-        indptr, cols, data_index = plan.pass_rows
-        keep = np.ones(m - 1, dtype=bool) if mask is None else mask[1:]  # masked actions keep zero regret
-        r_indptr = np.r_[0, 0, np.cumsum(keep)].astype(np.int32)  # R(0) and masked rows: no term
-        indptr = np.r_[indptr, np.full(u, indptr[-1]), indptr[-1] + r_indptr[1:]].astype(np.int32)
-        cols = np.r_[cols, plan.r[keep]].astype(np.int32)
-        data_index = np.r_[data_index, np.full(int(keep.sum()), m)]
-        data = np.empty(data_index.size)
-        bottom_up = (t + u + m, z.size, indptr, cols, data, z, z[m:m + t + u + m])
-        sum_indptr, sum_cols = plan.sum_rows
-        if not (self._plus and mask is None):  # pos = [R]⁺ (masked) has its own block after R
-            sum_cols = np.where(sum_cols >= m + t + u, sum_cols + m, sum_cols).astype(np.int32)
-            pos_view = pos[1:]
-        else:
-            pos_view = regret[1:]  # RM+ regrets are already non-negative
-        sums = (u, z.size, sum_indptr, sum_cols, np.ones(sum_cols.size), z, z[m + t:m + t + u])
-        sums_rep = z[m + t + plan.sums_rep:m + t + u]
-        x = self._x[p]
-        realize = (m - 1, m, *plan.parent, coef[1:m], x, x[1:])
-        rm = (pos_view, sums_rep, np.empty(m - 1, dtype=bool), np.zeros(m - 1),
-              None if mask is None else mask[1:].astype(float))
-        return coef, regret, z[:m + t + u], (coef, data_index, 0, data), gradient, bottom_up, sums, rm, realize
+            self._refresh(p)
 
     def _set_mask(self, p: int, mask: np.ndarray | None) -> None:
         if mask is None:
@@ -504,11 +520,9 @@ class CFRSolver(EFGMethod):
         disc = self.config.discounts(t)
         weight = disc[2] if disc is not None else (float(t) if self.config.linear_average else 1.0)
         # Each player's average takes its plan from before its own update: both are known now.
-        if weight == 1.0:
-            self._avg_all += self._x_all
-        else:
-            np.multiply(self._x_all, weight, out=self._scaled_all)
-            self._avg_all += self._scaled_all
+        if weight != self._avg_weight[0]:
+            self._avg_weight.fill(weight)
+        _csr_matvec(*self._avg_update)
         count = self._counter.add_count
         if self.config.alternating:
             for p in (0, 1):
@@ -526,45 +540,39 @@ class CFRSolver(EFGMethod):
 
     def _regret_step(self, p: int) -> None:
         """``R(s) += cfv(s) - V(I(s))`` for the allowed non-empty sequences (see :class:`_PassPlan`)."""
-        _, _, transient, take, gradient, bottom_up = self._passes[p][:6]
-        transient.fill(0.0)
-        np.take(*take)  # the pass's coefficients: σ where a row reads σ(s) cfv(s), else ±1
-        _csr_matvec(*gradient)  # g = A y (player 0) or -Aᵀ x (player 1)
-        _csr_matvec(*bottom_up)
+        ps = self._passes[p]
+        ps.transient.fill(0.0)
+        ps.put[0](*ps.put[1])  # σ(s) into the terms σ(s) cfv(s) (the other terms are ±1)
+        _csr_matvec(*ps.gradient)  # g = A y (player 0) or -Aᵀ x (player 1)
+        _csr_matvec(*ps.bottom_up)
 
     def _update(self, p: int, disc: tuple[float, float, float] | None) -> None:
         r = self._regret[p][1:]
         if self._plus:
-            np.maximum(r, self._passes[p][7][3], out=r)
+            np.maximum(r, self._passes[p].zeros, out=r)
         elif disc is not None:
             r *= np.where(r >= 0, disc[0], disc[1])
-        self._regret_matching(p)
-        self._plan(p)
+        self._refresh(p)
 
-    def _regret_matching(self, p: int) -> None:
-        """σ(a|I) = [R(I,a)]⁺ / Σ_b [R(I,b)]⁺, uniform over allowed actions when no regret is
-        positive (Hart & Mas-Colell 2000)."""
-        if self._sigma[p].size == 1:
-            return
-        passes = self._passes[p]
-        pos, sums_rep, positive, zeros, maskf = passes[7]
-        if not (self._plus and maskf is None):
-            np.maximum(self._regret[p][1:], zeros, out=pos)
-            if maskf is not None:
-                pos *= maskf
-        _csr_matvec(*passes[6])  # per-infoset sums of pos, one copy per sequence
-        np.greater(sums_rep, zeros, out=positive)
-        out = self._sigma[p][1:]
-        np.copyto(out, self._default[p])
-        np.divide(pos, sums_rep, out=out, where=positive)
-
-    def _plan(self, p: int) -> None:
-        """The realization plan of σ_p in one call (top-down: each row reads its parent's row)
-        and its support for the node counter."""
-        x = self._x[p]
-        x[1:] = 0.0
-        _csr_matvec(*self._passes[p][8])
+    def _refresh(self, p: int) -> None:
+        """Regret matching, σ(a|I) = [R(I,a)]⁺ / Σ_b [R(I,b)]⁺ (uniform over the allowed
+        actions where no regret is positive; Hart & Mas-Colell 2000), then the realization plan
+        in one call (top-down: each row reads its parent's row) and its support for the node
+        counter."""
+        ps = self._passes[p]
+        if ps.sigma.size:
+            pos = ps.pos
+            if ps.rectify:
+                np.maximum(self._regret[p][1:], ps.zeros, out=pos)
+                if ps.maskf is not None:
+                    pos *= ps.maskf
+            _csr_matvec(*ps.sums)  # per-infoset sums of pos, one copy per sequence
+            np.greater(ps.sums_rep, ps.zeros, out=ps.positive)
+            ps.sigma[...] = ps.default
+            np.divide(pos, ps.sums_rep, out=ps.sigma, where=ps.positive)
+            ps.x1.fill(0.0)
+            _csr_matvec(*ps.realize)
         if p:
-            self._counter.set_plan1(x)
+            self._counter.set_plan1(self._x[p])
         else:
-            self._counter.set_plan0(x)
+            self._counter.set_plan0(self._x[p])
