@@ -9,7 +9,7 @@ import pytest
 
 from saddlepoint.errors import InvalidInputError
 from saddlepoint.games import extensive_form, make_game
-from saddlepoint.games.extensive_form import CompiledGame, GameTooLargeError, compile_game
+from saddlepoint.games.extensive_form import CHANCE, TERMINAL, CompiledGame, GameTooLargeError, compile_game
 
 # Fingerprints of every compiled array (dtype, shape, bytes), the treeplex ranges and keys, the
 # payoff matrices and the level ranges, computed with the breadth-first compiler before the
@@ -129,3 +129,92 @@ def test_cache_dir_compiles_once_then_loads(tmp_path, monkeypatch):
     assert second is not first and fingerprint(second) == FINGERPRINTS[spec]
     with pytest.raises(GameTooLargeError, match="max_histories"):
         compile_game(make_game(spec), cache=False, cache_dir=tmp_path, max_histories=100)
+
+
+# --------------------------------------------------------------------------- walk order and memory
+class _TreeState:
+    """A state of a game given as a nested tuple: ``("c", ((p, node), ...))`` chance,
+    ``(player, key, (node, ...))`` a move, ``("t", u)`` a terminal. Counts live instances."""
+
+    live = 0
+    peak = 0
+
+    def __init__(self, node):
+        self.node = node
+        _TreeState.live += 1
+        _TreeState.peak = max(_TreeState.peak, _TreeState.live)
+
+    def __del__(self):
+        _TreeState.live -= 1
+
+    def current_player(self):
+        kind = self.node[0]
+        return TERMINAL if kind == "t" else CHANCE if kind == "c" else kind
+
+    def is_terminal(self):
+        return self.node[0] == "t"
+
+    def is_chance_node(self):
+        return self.node[0] == "c"
+
+    def legal_actions(self):
+        return list(range(len(self.node[-1]))) if self.node[0] not in ("t", "c") else []
+
+    def chance_outcomes(self):
+        return [(a, p) for a, (p, _) in enumerate(self.node[1])]
+
+    def child(self, action):
+        kids = self.node[1] if self.node[0] == "c" else self.node[2]
+        return _TreeState(kids[action][1] if self.node[0] == "c" else kids[action])
+
+    def returns(self):
+        return (self.node[1], -self.node[1])
+
+    def information_state_key(self, player):
+        return self.node[1]
+
+    def information_state_string(self, player):
+        return str(self.node[1])
+
+
+class _TreeGame:
+    def __init__(self, name, root):
+        self.name, self.root = name, root
+
+    def new_initial_state(self):
+        return _TreeState(self.root)
+
+    def num_distinct_actions(self):
+        return 2
+
+
+def _move(key):
+    return (0, key, (("t", 1.0), ("t", -1.0)))
+
+
+@pytest.mark.parametrize("b_kids, expected", [((_move("X"), _move("Y")), ("X", "Y")),
+                                               ((_move("Y"), _move("X")), ("Y", "X"))])
+def test_infosets_ordered_as_a_breadth_first_walk_meets_them(b_kids, expected):
+    """Infoset Y is met first depth-first (at depth 3, under A) but the final order is the
+    breadth-first one: by the first depth-2 visit under B."""
+    a = ("c", ((1.0, ("c", ((1.0, _move("Y")),))),))
+    b = ("c", ((0.5, b_kids[0]), (0.5, b_kids[1])))
+    cg = compile_game(_TreeGame(f"tree{expected}", (1, "root", (a, b))), cache=False)
+    assert cg.players[0].infoset_keys == expected
+    assert cg.level_histories[:3] == ((0, 1), (1, 3), (3, 6))
+
+
+def _binary(depth, path=()):
+    player = len(path) % 2
+    if depth == 0:
+        return ("t", 1.0 if player else -1.0)
+    return (player, path, (_binary(depth - 1, path + (0,)), _binary(depth - 1, path + (1,))))
+
+
+def test_walk_keeps_only_its_stack_of_states_alive():
+    """2^13 - 1 histories, but never more than ~2 states per depth alive at once (the walk
+    itself; the size estimate before it holds its own beam)."""
+    _TreeState.live = _TreeState.peak = 0
+    cg = extensive_form._compile(_TreeGame("binary12", _binary(12)), "binary12", 10**6)
+    assert cg.num_histories == 2**13 - 1
+    assert _TreeState.peak <= 2 * 13 + 2
