@@ -539,6 +539,10 @@ class _PlayerBuilder:
         return tp, tmp_to_final, inverse
 
 
+_MAX_HISTORIES_INT32 = 2**31 - 1
+"""History indices are stored as ``int32``."""
+
+
 class _Level:
     """Growable narrow buffers of the histories of one depth, in breadth-first order."""
 
@@ -574,16 +578,18 @@ def _compile(game: Game, name: str, max_histories: int) -> CompiledGame:
     seqs0: Sequence[int] = [0]
     seqs1: Sequence[int] = [0]
     depth, reach_in, count = 0, 1.0, 0
+    limit = min(max_histories, _MAX_HISTORIES_INT32)
     while True:
         if depth == len(levels):
             levels.append(_Level())
         lv = levels[depth]
         pos = len(lv.player)
         count += len(kids)
-        if count > max_histories:
+        if count > limit:
             raise GameTooLargeError(
-                f"game {name!r} is too large to compile: more than {max_histories:,} histories "
-                f"(~{_human_bytes(max_histories * BYTES_PER_HISTORY)} of memory); raise max_histories")
+                f"game {name!r} is too large to compile: more than {limit:,} histories "
+                f"(~{_human_bytes(limit * BYTES_PER_HISTORY)} of memory); "
+                + ("raise max_histories" if limit == max_histories else "history indices are int32"))
         lv.chance.extend(probs)
         lv.seq0.extend(seqs0)
         lv.seq1.extend(seqs1)
