@@ -85,9 +85,10 @@ def bench_game(spec: str, n_ours: int, n_cpp: int, n_py: int, repeats: int) -> d
             solver = getattr(pyspiel, cpp_name)(os_game)
             return _per_iter_ms(solver.evaluate_and_update_policy, n_cpp)
 
-        row[f"{algo}_ours_ms"] = _best(ours, repeats)
+        runs = [(ours(), cpp() if pyspiel is not None else None) for _ in range(repeats)]  # interleaved
+        row[f"{algo}_ours_ms"] = min(ours_ms for ours_ms, _ in runs)
         if pyspiel is not None:
-            row[f"{algo}_cpp_ms"] = _best(cpp, repeats)
+            row[f"{algo}_cpp_ms"] = min(cpp_ms for _, cpp_ms in runs)
     solver = CFRSolver(cg, CFRPlusConfig())
     for _ in range(10):
         solver.step()

@@ -4,8 +4,25 @@ import numpy as np
 import pytest
 
 from saddlepoint.errors import InvalidInputError
-from saddlepoint.solvers.cfr import CFRConfig, CFRPlusConfig, CFRSolver, DCFRConfig, LinearCFRConfig
-from saddlepoint.solvers.efg_best_response import best_response, game_value
+from saddlepoint.games.extensive_form import TERMINAL
+from saddlepoint.solvers.cfr import (
+    CFRConfig,
+    CFRPlusConfig,
+    CFRSolver,
+    DCFRConfig,
+    LinearCFRConfig,
+    NodeCounter,
+    _csr_matvec,
+    _Rows,
+)
+from saddlepoint.solvers.efg_best_response import (
+    behaviour_from_weights,
+    best_response,
+    counterfactual_gradient,
+    game_value,
+    levels,
+    realization_plan,
+)
 
 CONFIGS = {"cfr": CFRConfig(), "cfr_plus": CFRPlusConfig(), "linear_cfr": LinearCFRConfig(), "dcfr": DCFRConfig()}
 
@@ -158,3 +175,101 @@ def test_best_response_against_cfr_average_recovers_value(kuhn):
     solver, got = _curve(kuhn, CFRPlusConfig(), {1000})
     _, y = solver.average_plans()
     assert best_response(kuhn, 0, y).value == pytest.approx(-1 / 18, abs=2 * got[1000])
+
+
+def _numpy_cfr(cg, config, iterations, masks=(None, None)):
+    """The level-by-level NumPy CFR (``np.add.reduceat`` segment sums) that the solver's kernel
+    passes reproduce bit for bit: alternating updates, regrets, σ, plans and averages."""
+    lvs = [levels(cg, p) for p in (0, 1)]
+    sigma = [tp.uniform() if mk is None else behaviour_from_weights(cg, p, mk.astype(float))
+             for p, (tp, mk) in enumerate(zip(cg.players, masks))]
+    default = [s[1:].copy() for s in sigma]
+    regret = [np.zeros(tp.num_sequences) for tp in cg.players]
+    x = [realization_plan(cg, p, sigma[p]) for p in (0, 1)]
+    avg = [np.zeros_like(v) for v in x]
+    for t in range(1, iterations + 1):
+        disc = config.discounts(t)
+        weight = disc[2] if disc is not None else (float(t) if config.linear_average else 1.0)
+        for p in (0, 1):
+            lv, tp, s = lvs[p], cg.players[p], sigma[p]
+            cfv = counterfactual_gradient(cg, p, x[1 - p])
+            value = np.empty(tp.num_infosets)
+            for d in range(len(lv.seq) - 1, -1, -1):
+                (lo, hi), (ilo, ihi) = lv.seq[d], lv.inf[d]
+                value[ilo:ihi] = np.add.reduceat(s[lo:hi] * cfv[lo:hi], lv.starts[d])
+                if d:
+                    cfv[lv.parents[d]] += np.add.reduceat(value[ilo:ihi], lv.groups[d])
+            r = cfv[1:] - value[lv.seq_inf1]
+            if masks[p] is not None:
+                r *= masks[p][1:]
+            avg[p] += weight * x[p]
+            regret[p][1:] += r
+            if config.floor_regrets:
+                np.maximum(regret[p], 0.0, out=regret[p])
+            elif disc is not None:
+                regret[p][1:] *= np.where(regret[p][1:] >= 0, disc[0], disc[1])
+            pos = np.maximum(regret[p][1:], 0.0)
+            sums = np.add.reduceat(pos, lv.first1)[lv.seq_inf1]
+            s[1:] = default[p]
+            np.divide(pos, sums, out=s[1:], where=sums > 0)
+            x[p] = realization_plan(cg, p, s)
+    return regret, sigma, x, avg
+
+
+@pytest.mark.parametrize("algo", ["cfr", "cfr_plus", "dcfr"])
+@pytest.mark.parametrize("game", ["kuhn", "leduc", "goofspiel4"])
+def test_kernel_passes_are_bitwise_the_numpy_passes(request, game, algo):
+    # The solver lays its sums out in np.add.reduceat's order: not a tolerance, equality (this
+    # also guards SciPy's CSR kernel reading rows it wrote earlier in the same call).
+    cg = request.getfixturevalue(game)
+    solver, _ = _curve(cg, CONFIGS[algo], {40})
+    want = _numpy_cfr(cg, CONFIGS[algo], 40)
+    state = solver.state_dict()
+    for p in (0, 1):
+        for name, arrays in zip(("regret", "sigma", "x", "avg"), want):
+            assert np.array_equal(state[f"{name}{p}"], arrays[p]), (name, p)
+
+
+def test_masked_kernel_passes_are_bitwise_the_numpy_passes(leduc):
+    rng = np.random.default_rng(3)
+    masks = []
+    for tp in leduc.players:
+        mk = rng.random(tp.num_sequences) < 0.6
+        mk[0] = True
+        mk[tp.infoset_first_seq] = True  # every infoset keeps an action
+        masks.append(mk)
+    solver, _ = _curve(leduc, CFRPlusConfig(), {30}, masks=tuple(masks))
+    regret, sigma, x, _ = _numpy_cfr(leduc, CFRPlusConfig(), 30, tuple(masks))
+    for p in (0, 1):
+        assert np.array_equal(solver.regrets()[p], regret[p])
+        assert np.array_equal(solver.current_behaviour()[p], sigma[p])
+        assert np.array_equal(solver.current_plans()[p], x[p])
+
+
+def test_segment_sum_rows_are_reduceats_sums():
+    # NumPy sums a segment as a0 + pairwise(a1 ..): the rows must give the same bits, for short
+    # segments (built at once) and long ones (8 partial sums, halves above 128) alike.
+    rng = np.random.default_rng(0)
+    lengths = np.r_[np.arange(1, 40), 127, 128, 129, 136, 137, 300, 1031, rng.integers(1, 20, size=50)]
+    rng.shuffle(lengths)
+    n = int(lengths.sum())
+    a = rng.normal(size=n) * 10.0 ** rng.integers(-8, 9, size=n)
+    starts = np.r_[0, np.cumsum(lengths)[:-1]]
+    rows = _Rows(n, 0)
+    at = rows.segment_sums(np.arange(n), np.zeros(n, dtype=int), starts)
+    indptr, cols, data_index = rows.csr()
+    z = np.zeros(n + indptr.size - 1)
+    z[:n] = a
+    _csr_matvec(indptr.size - 1, z.size, indptr, cols, np.ones(cols.size)[data_index], z, z[n:])
+    assert np.array_equal(z[at], np.add.reduceat(a, starts))
+
+
+def test_node_counter_matches_a_walk_over_histories(leduc):
+    rng = np.random.default_rng(0)
+    counter = NodeCounter(leduc)
+    inner = leduc.h_player != TERMINAL
+    for _ in range(5):
+        x0, x1 = (rng.random(tp.num_sequences) * (rng.random(tp.num_sequences) < 0.5) for tp in leduc.players)
+        reached = (x0[leduc.h_seq[0]] > 0) | (x1[leduc.h_seq[1]] > 0)
+        assert counter.count(x0, x1) == int(leduc.h_num_children[inner & reached].sum())
+    assert counter.full() == leduc.num_histories - 1

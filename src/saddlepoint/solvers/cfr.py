@@ -1,12 +1,13 @@
 """The CFR family on a compiled extensive-form game: CFR, CFR+, Linear CFR and DCFR.
 
-Every iteration is a few array operations per own-depth level of each player's treeplex
-(no per-node Python): a top-down pass builds the realization plans, ``g = A y`` gives each
-sequence's terminal value, a bottom-up pass with segment sums gives counterfactual values
-``cfv(s)`` and ``V(I) = Σ_a σ(a|I) cfv(I,a)``, and the instantaneous regret is
-``r(I,a) = cfv(I,a) - V(I)`` (Zinkevich et al. 2007, eq. 7 in sequence form). Updates
+In sequence form (no per-node Python): a top-down pass builds the realization plans,
+``g = A y`` gives each sequence's terminal value, a bottom-up pass with segment sums gives
+counterfactual values ``cfv(s)`` and ``V(I) = Σ_a σ(a|I) cfv(I,a)``, and the instantaneous
+regret is ``r(I,a) = cfv(I,a) - V(I)`` (Zinkevich et al. 2007, eq. 7 in sequence form). Updates
 alternate by default (player 0, then player 1 against player 0's new strategy), as in
-OpenSpiel and the CFR+ paper.
+OpenSpiel and the CFR+ paper. Each pass is one call of SciPy's compiled CSR kernel on a buffer
+that holds its own rows (see :class:`_PassPlan`), so an iteration is about thirty compiled
+calls whatever the game's depth, with NumPy's rounding (its segment sums' order) kept exactly.
 
 * CFR: ``R += r``, regret matching, uniform average of reach-weighted strategies.
 * CFR+ (Tammelin 2014): ``Q = max(Q + r, 0)``, average weighted by ``t`` (the config fields
@@ -218,37 +219,52 @@ class NodeCounter:
 class _Rows:
     """CSR rows of one call of SciPy's kernel ``y += M z`` on a buffer ``z`` that holds its own
     output ``y = z[base:]``: the kernel fills the rows in order and adds each row's terms left to
-    right onto ``y``, so a row may read rows above it. A term is ``(column, data)``; ``data``
-    indexes an array of coefficients (see :class:`_PassPlan`)."""
+    right onto ``y``, so a row may read rows above it. A term is a column of ``z`` and a data
+    index into an array of coefficients (see :class:`_PassPlan`). Rows are kept in chunks of
+    NumPy arrays (lengths, columns, data)."""
 
-    def __init__(self, base: int) -> None:
-        self.base, self.indptr, self.cols, self.data = base, [0], [], []
+    def __init__(self, base: int, one: int) -> None:
+        self.base, self.one, self.size = base, one, 0
+        self.chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def rows(self, lengths: np.ndarray, cols: np.ndarray, data: np.ndarray) -> np.ndarray:
+        """Append rows (terms in order, ``lengths`` per row); return their addresses in ``z``."""
+        self.chunks.append((np.asarray(lengths), np.asarray(cols), np.asarray(data)))
+        self.size += len(lengths)
+        return np.arange(self.base + self.size - len(lengths), self.base + self.size)
 
     def row(self, terms: list[tuple[int, int]]) -> int:
-        """Add a row summing ``terms`` onto 0 in order; return its address in ``z``."""
-        for col, dat in terms:
-            self.cols.append(col)
-            self.data.append(dat)
-        self.indptr.append(len(self.cols))
-        return self.base + len(self.indptr) - 2
+        return int(self.rows([len(terms)], [c for c, _ in terms], [d for _, d in terms])[0])
 
-    def segment_sum(self, terms: list[tuple[int, int]], one: int) -> int:
-        """A row holding ``np.add.reduceat``'s sum of one segment of terms, bit for bit:
-        ``a0 + pairwise(a1 ..)`` with NumPy's pairwise summation (sequential below 8 terms,
-        8 interleaved partial sums up to 128, halves above). ``one`` is the data index of 1."""
-        if len(terms) < 9:
-            return self.row(terms[1:] + terms[:1])
-        return self.row([self._pairwise(terms[1:], one), terms[0]])
+    def segment_sums(self, cols: np.ndarray, data: np.ndarray, starts: np.ndarray) -> np.ndarray:
+        """Rows holding ``np.add.reduceat``'s sums of the terms' segments beginning at
+        ``starts``, bit for bit: a segment ``a0, a1, ..`` is ``a0 + pairwise(a1 ..)`` with
+        NumPy's pairwise summation, sequential below 8 terms after the first (one row ``a1 ..,
+        a0`` onto 0, built here for all such segments at once), else built term by term."""
+        if not len(starts):
+            return np.zeros(0, dtype=np.int64)
+        ends = np.r_[starts[1:], len(cols)]
+        lengths = ends - starts
+        order = np.arange(len(cols)) + 1  # a1 .. ak, then a0
+        order[ends - 1] = starts
+        short = lengths <= 8
+        at = np.empty(len(starts), dtype=np.int64)
+        take = order[np.repeat(short, lengths)]
+        at[short] = self.rows(lengths[short], cols[take], data[take])
+        for i in np.flatnonzero(~short):
+            terms = list(zip(cols[starts[i]:ends[i]].tolist(), data[starts[i]:ends[i]].tolist()))
+            at[i] = self.row([self._pairwise(terms[1:]), terms[0]])
+        return at
 
-    def _pairwise(self, terms: list[tuple[int, int]], one: int) -> tuple[int, int]:
-        n = len(terms)
+    def _pairwise(self, terms: list[tuple[int, int]]) -> tuple[int, int]:
+        n, one = len(terms), self.one
         if n == 1:
             return terms[0]
         if n < 8:
             return self.row(terms), one
         if n > 128:
             half = n // 2 - (n // 2) % 8
-            return self.row([self._pairwise(terms[:half], one), self._pairwise(terms[half:], one)]), one
+            return self.row([self._pairwise(terms[:half]), self._pairwise(terms[half:])]), one
         tail = n - n % 8
         part = [ts[0] if len(ts) == 1 else (self.row(ts), one) for ts in (terms[j:tail:8] for j in range(8))]
         pairs = [(self.row(part[j:j + 2]), one) for j in range(0, 8, 2)]
@@ -256,57 +272,63 @@ class _Rows:
         return self.row(halves + terms[tail:]), one
 
     def csr(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return (np.asarray(self.indptr, dtype=np.int32), np.asarray(self.cols, dtype=np.int32),
-                np.asarray(self.data, dtype=np.intp))
+        """``(indptr, columns, data indices)`` of all rows."""
+        lengths, cols, data = (np.concatenate([c[k] for c in self.chunks] or [np.zeros(0, dtype=np.int64)])
+                               for k in range(3))
+        return (np.r_[0, np.cumsum(lengths)].astype(np.int32), cols.astype(np.int32), data.astype(np.intp))
 
 
 class _PassPlan:
     """One player's CFR pass as three compiled-kernel calls (built once per game and player).
 
-    A player's work buffer is ``z = [g (m) | pass rows (T) | sum rows (U) | R (m) | pos (m)]``
-    and its coefficients ``c = [σ (m), 1, -1]``. After ``g = A y`` (or ``-Aᵀ x``) one call of
-    :class:`_Rows` computes, deepest level first, ``V(I) = Σ_{s ∈ I} σ(s) cfv(s)`` and
-    ``cfv(s) = g(s) + Σ_{I below s} V(I)``, then ``r(s) = cfv(s) - V(I(s))`` and ``R(s) += r(s)``;
-    a second call gives regret matching's per-infoset sums of ``pos``. Every sum is
-    ``np.add.reduceat``'s, in its order, so the iterates are bit for bit those of the
-    level-by-level NumPy passes (``cfv + (V1 + V2)``, never ``(cfv + V1) + V2``). The realization
-    plan is a third call on ``x`` itself, each row reading its parent's row above it.
+    A player's work buffer is ``z = [g (m) | pass rows (T) | sum rows (U) | R (m) | pos (m)]``;
+    a term's data index points into ``[σ (m), 1, -1]`` (σ is scattered into its terms before
+    each pass). After ``g = A y`` (or ``-Aᵀ x``) one call of :class:`_Rows` computes, deepest
+    level first, ``V(I) = Σ_{s ∈ I} σ(s) cfv(s)`` and ``cfv(s) = g(s) + Σ_{I below s} V(I)``,
+    then ``r(s) = cfv(s) - V(I(s))`` and ``R(s) += r(s)``; a second call gives regret matching's
+    per-infoset sums of ``pos``. Every sum is ``np.add.reduceat``'s, in its order, so the
+    iterates are bit for bit those of the level-by-level NumPy passes (``cfv + (V1 + V2)``,
+    never ``(cfv + V1) + V2``). The realization plan is a third call on ``x`` itself, each row
+    reading its parent's row above it.
     """
 
     def __init__(self, tp: Treeplex, lv) -> None:
         m = tp.num_sequences
         one, minus = m, m + 1  # data indices of the constants 1 and -1 (σ takes 0 .. m-1)
-        rows = _Rows(m)
+        rows = _Rows(m, one)
         cfv = np.arange(m)  # where each cfv(s) is: g(s) until a row adds what hangs below s
         value = np.zeros(tp.num_infosets, dtype=np.int64)
-        first, nact = tp.infoset_first_seq, tp.infoset_num_actions
         for d in range(len(lv.seq) - 1, -1, -1):
-            ilo, ihi = lv.inf[d]
-            for i in range(ilo, ihi):
-                seqs = range(first[i], first[i] + nact[i])
-                value[i] = rows.segment_sum([(int(cfv[s]), s) for s in seqs], one)
+            (lo, hi), (ilo, ihi) = lv.seq[d], lv.inf[d]
+            seqs = np.arange(lo, hi)
+            value[ilo:ihi] = rows.segment_sums(cfv[seqs], seqs, lv.starts[d])
             if d == 0:  # level 0 hangs below the empty sequence: no regret needs it
                 break
-            groups = np.r_[lv.groups[d], ihi - ilo] + ilo
-            for par, glo, ghi in zip(lv.parents[d], groups[:-1], groups[1:]):
-                below = [(int(value[i]), one) for i in range(glo, ghi)]
-                t = below[0] if len(below) == 1 else (rows.segment_sum(below, one), one)
-                cfv[par] = rows.row([(int(par), one), t])
-        r = [rows.row([(int(cfv[s]), one), (int(value[tp.seq_infoset[s]]), minus)]) for s in range(1, m)]
+            groups, parents = lv.groups[d], lv.parents[d]
+            sizes = np.diff(np.r_[groups, ihi - ilo])
+            below = value[ilo:ihi][groups]  # one infoset below: cfv = g + V ...
+            many = sizes > 1  # ... several: cfv = g + (V1 + V2 + ..), the sum in its own row
+            starts = groups[many]
+            multi = np.repeat(many, sizes)
+            below[many] = rows.segment_sums(value[ilo:ihi][multi], np.full(int(multi.sum()), one),
+                                            np.searchsorted(np.flatnonzero(multi), starts))
+            cfv[parents] = rows.rows(np.full(len(parents), 2), np.stack([parents, below], 1).ravel(),
+                                     np.full(2 * len(parents), one))
+        seq = np.arange(1, m)
+        self.r = rows.rows(np.full(m - 1, 2), np.stack([cfv[seq], value[tp.seq_infoset[seq]]], 1).ravel(),
+                           np.tile([one, minus], m - 1)).astype(np.int32)
         self.pass_rows = rows.csr()
-        self.r = np.asarray(r, dtype=np.int32)
         # Regret matching's sums, reading pos from the R block; one copy per sequence at the end.
-        t_rows = len(rows.indptr) - 1
-        sums = _Rows(m + t_rows)
+        t_rows = rows.size
+        sums = _Rows(m + t_rows, one)
         source = 1 << 30  # placeholder for R's block, which follows the U sum rows
-        at = [sums.segment_sum([(source + s, one) for s in range(first[i], first[i] + nact[i])], one)
-              for i in range(tp.num_infosets)]
-        rep = [sums.row([(at[tp.seq_infoset[s]], one)]) for s in range(1, m)]
+        at = sums.segment_sums(source + seq, np.full(m - 1, one), tp.infoset_first_seq - 1)
+        rep = sums.rows(np.ones(m - 1, dtype=np.int64), at[tp.seq_infoset[seq]], np.full(m - 1, one))
         indptr, cols, _ = sums.csr()
-        u = indptr.size - 1
+        u = sums.size
         cols[cols >= source] += m + t_rows + u - source
         self.sum_rows, self.t, self.u = (indptr, cols), t_rows, u
-        self.sums_rep = (rep[0] - m - t_rows) if rep else u
+        self.sums_rep = (int(rep[0]) - m - t_rows) if rep.size else u
         self.parent = (np.arange(m, dtype=np.int32), tp.seq_parent[1:].astype(np.int32))
 
 
@@ -393,10 +415,8 @@ class CFRSolver(EFGMethod):
             for p in (0, 1):
                 self._set_mask(p, masks[p])
         # Both players' plans and averages are views of one array each: one update per step.
-        n = sum(m)
-        self._x_all, self._avg_all, self._avg_weight = np.ones(n), np.zeros(n), np.ones(n)
-        eye = np.arange(n + 1, dtype=np.int32)
-        self._avg_update = (n, n, eye, eye[:-1], self._avg_weight, self._x_all, self._avg_all)  # avg += w x
+        self._x_all, self._avg_all, self._scaled_all = np.ones(sum(m)), np.zeros(sum(m)), np.empty(sum(m))
+        self._avg_weight = np.ones(1)  # an array, not a Python float: no scalar conversion per call
         self._x = [self._x_all[:m[0]], self._x_all[m[0]:]]
         self._avg = [self._avg_all[:m[0]], self._avg_all[m[0]:]]
         self._counter = NodeCounter(cg, (self._masks[0], self._masks[1]))
@@ -520,9 +540,12 @@ class CFRSolver(EFGMethod):
         disc = self.config.discounts(t)
         weight = disc[2] if disc is not None else (float(t) if self.config.linear_average else 1.0)
         # Each player's average takes its plan from before its own update: both are known now.
-        if weight != self._avg_weight[0]:
-            self._avg_weight.fill(weight)
-        _csr_matvec(*self._avg_update)
+        if weight == 1.0:
+            self._avg_all += self._x_all
+        else:
+            self._avg_weight[0] = weight
+            np.multiply(self._x_all, self._avg_weight, out=self._scaled_all)
+            self._avg_all += self._scaled_all
         count = self._counter.add_count
         if self.config.alternating:
             for p in (0, 1):
