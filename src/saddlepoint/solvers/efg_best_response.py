@@ -17,7 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 
 from saddlepoint.errors import InvalidInputError
 from saddlepoint.games.extensive_form import CompiledGame, Treeplex
@@ -26,7 +25,13 @@ try:  # SciPy's compiled CSR kernel ``y += A x``: ~10x less call overhead than `
     from scipy.sparse._sparsetools import csr_matvec as _csr_matvec
 except ImportError:  # pragma: no cover - older/newer SciPy layouts
     def _csr_matvec(n_row, n_col, indptr, indices, data, x, y) -> None:
-        y += sp.csr_matrix((data, indices, indptr), shape=(n_row, n_col)) @ x
+        """The kernel's semantics, slowly: rows in order, each row's terms added left to right
+        onto ``y[i]`` (CFR's passes read rows written earlier in the same call)."""
+        for i in range(n_row):
+            acc = y[i]
+            for jj in range(indptr[i], indptr[i + 1]):
+                acc += data[jj] * x[indices[jj]]
+            y[i] = acc
 
 __all__ = [
     "BestResponse",
