@@ -273,3 +273,26 @@ def test_node_counter_matches_a_walk_over_histories(leduc):
         reached = (x0[leduc.h_seq[0]] > 0) | (x1[leduc.h_seq[1]] > 0)
         assert counter.count(x0, x1) == int(leduc.h_num_children[inner & reached].sum())
     assert counter.full() == leduc.num_histories - 1
+
+
+def test_masked_node_counter_matches_a_walk_over_the_restricted_tree(leduc):
+    rng = np.random.default_rng(1)
+    masks = []
+    for tp in leduc.players:
+        mk = rng.random(tp.num_sequences) < 0.6
+        mk[0] = True
+        mk[tp.infoset_first_seq] = True
+        masks.append(mk)
+    counter = NodeCounter(leduc, tuple(masks))
+    h = np.flatnonzero(leduc.h_player != TERMINAL)
+    children = leduc.h_num_children[h].astype(float)
+    in_tree = np.ones(h.size, dtype=bool)
+    for p, (tp, mk) in enumerate(zip(leduc.players, masks)):
+        mine = leduc.h_player[h] == p  # only the allowed actions of p's infosets are edges
+        allowed = np.add.reduceat(mk[1:].astype(float), tp.infoset_first_seq - 1)
+        children[mine] = allowed[leduc.h_infoset[h[mine]]]
+        in_tree &= realization_plan(leduc, p, mk.astype(float))[leduc.h_seq[p, h]] > 0
+    for _ in range(3):
+        x0, x1 = (rng.random(tp.num_sequences) * (rng.random(tp.num_sequences) < 0.5) for tp in leduc.players)
+        reached = (x0[leduc.h_seq[0, h]] > 0) | (x1[leduc.h_seq[1, h]] > 0)
+        assert counter.count(x0, x1) == int(children[in_tree & reached].sum())

@@ -158,19 +158,16 @@ class NodeCounter:
         """Recompute the per-pair edge weights for new action masks."""
         cg, inner = self._cg, self._inner
         children = cg.h_num_children[inner].astype(float)
-        in_tree = np.ones(inner.size, dtype=bool)
-        for p in (0, 1):
-            mask = masks[p]
-            if mask is None:
-                continue
+        masked = [p for p in (0, 1) if masks[p] is not None]
+        for p in masked:  # allowed actions only ...
             tp = cg.players[p]
-            allowed = np.add.reduceat(mask[1:].astype(float), tp.infoset_first_seq - 1) if tp.num_infosets else np.zeros(0)
+            allowed = np.add.reduceat(masks[p][1:].astype(float), tp.infoset_first_seq - 1) if tp.num_infosets else np.zeros(0)
             mine = cg.h_player[inner] == p
             children[mine] = allowed[cg.h_infoset[inner[mine]]]
-            reach = realization_plan(cg, p, mask.astype(float))
-            in_tree &= reach[cg.h_seq[p, inner]] > 0
-        weight = np.rint(np.bincount(self._inverse, weights=children * in_tree,
-                                     minlength=self._pair_seq0_all.size))
+        for p in masked:  # ... at histories inside the restricted tree
+            reach = realization_plan(cg, p, masks[p].astype(float))
+            children[reach[cg.h_seq[p, inner]] <= 0] = 0.0
+        weight = np.rint(np.bincount(self._inverse, weights=children, minlength=self._pair_seq0_all.size))
         keep = weight > 0
         s0, s1, w = self._pair_seq0_all[keep], self._pair_seq1_all[keep], weight[keep]
         m0 = self._a0.size - 1
