@@ -272,7 +272,7 @@ class _Rows:
         """``(indptr, columns, data indices)`` of all rows."""
         lengths, cols, data = (np.concatenate([c[k] for c in self.chunks] or [np.zeros(0, dtype=np.int64)])
                                for k in range(3))
-        return (np.r_[0, np.cumsum(lengths)].astype(np.int32), cols.astype(np.int32), data.astype(np.intp))
+        return (np.r_[0, np.cumsum(lengths)].astype(np.int32), cols.astype(np.int32), data.astype(np.int32))
 
 
 class _PassPlan:
