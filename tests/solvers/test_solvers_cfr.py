@@ -1,5 +1,8 @@
 """The CFR family against reference exploitabilities (OpenSpiel 2.0.2, paper notes' table)."""
 
+import copy
+import pickle
+
 import numpy as np
 import pytest
 
@@ -296,3 +299,17 @@ def test_masked_node_counter_matches_a_walk_over_the_restricted_tree(leduc):
         x0, x1 = (rng.random(tp.num_sequences) * (rng.random(tp.num_sequences) < 0.5) for tp in leduc.players)
         reached = (x0[leduc.h_seq[0, h]] > 0) | (x1[leduc.h_seq[1, h]] > 0)
         assert counter.count(x0, x1) == int(children[in_tree & reached].sum())
+
+
+def test_copies_and_pickles_continue_the_same_trajectory(leduc):
+    mask = np.ones(leduc.players[0].num_sequences, dtype=bool)
+    mask[leduc.players[0].infoset_first_seq[:3]] = False
+    a, _ = _curve(leduc, DCFRConfig(), {5}, masks=(mask, None))
+    b, c = copy.deepcopy(a), pickle.loads(pickle.dumps(a))
+    for _ in range(10):
+        for solver in (a, b, c):
+            solver.step()
+    for other in (b, c):
+        assert other.nodes_visited == a.nodes_visited
+        for key, value in a.state_dict().items():
+            assert np.array_equal(other.state_dict()[key], value), key

@@ -529,6 +529,15 @@ class CFRSolver(EFGMethod):
         self._counter.set_plan0(self._x[0])
         self._counter.set_plan1(self._x[1])
 
+    def __getstate__(self) -> dict:
+        # The pass buffers are views of each other: copies and pickles rebuild them.
+        return {"cg": self.cg, "config": self.config, "masks": (self._masks[0], self._masks[1]),
+                "state": self.state_dict()}
+
+    def __setstate__(self, saved: dict) -> None:
+        self.__init__(saved["cg"], saved["config"], masks=saved["masks"])
+        self.load_state_dict(saved["state"])
+
     # ------------------------------------------------------------------ iteration
     def step(self) -> None:
         """One iteration: both players' regrets and averages are updated."""
