@@ -313,3 +313,16 @@ def test_copies_and_pickles_continue_the_same_trajectory(leduc):
         assert other.nodes_visited == a.nodes_visited
         for key, value in a.state_dict().items():
             assert np.array_equal(other.state_dict()[key], value), key
+
+
+def test_node_counting_on_a_second_thread_changes_nothing(liars_dice):
+    one, two = CFRSolver(liars_dice, CFRPlusConfig(threads=1)), CFRSolver(liars_dice, CFRPlusConfig(threads=2))
+    assert not one._background and two._background  # Liar's Dice is above the threshold
+    for _ in range(3):
+        one.step()
+        two.step()
+    assert two.nodes_visited == one.nodes_visited
+    for key, value in one.state_dict().items():
+        assert np.array_equal(two.state_dict()[key], value), key
+    with pytest.raises(InvalidInputError, match="threads"):
+        CFRConfig(threads=0)
