@@ -233,16 +233,22 @@ def test_kernel_passes_are_bitwise_the_numpy_passes(request, game, algo):
             assert np.array_equal(state[f"{name}{p}"], arrays[p]), (name, p)
 
 
-def test_masked_kernel_passes_are_bitwise_the_numpy_passes(leduc):
-    rng = np.random.default_rng(3)
+def _random_masks(cg, rng):
+    """Random restricted-game masks (about 60 % of sequences) in which every infoset keeps its
+    first action, so the restricted game stays well-formed."""
     masks = []
-    for tp in leduc.players:
+    for tp in cg.players:
         mk = rng.random(tp.num_sequences) < 0.6
         mk[0] = True
-        mk[tp.infoset_first_seq] = True  # every infoset keeps an action
+        mk[tp.infoset_first_seq] = True
         masks.append(mk)
-    solver, _ = _curve(leduc, CFRPlusConfig(), {30}, masks=tuple(masks))
-    regret, sigma, x, _ = _numpy_cfr(leduc, CFRPlusConfig(), 30, tuple(masks))
+    return tuple(masks)
+
+
+def test_masked_kernel_passes_are_bitwise_the_numpy_passes(leduc):
+    masks = _random_masks(leduc, np.random.default_rng(3))
+    solver, _ = _curve(leduc, CFRPlusConfig(), {30}, masks=masks)
+    regret, sigma, x, _ = _numpy_cfr(leduc, CFRPlusConfig(), 30, masks)
     for p in (0, 1):
         assert np.array_equal(solver.regrets()[p], regret[p])
         assert np.array_equal(solver.current_behaviour()[p], sigma[p])
@@ -280,13 +286,8 @@ def test_node_counter_matches_a_walk_over_histories(leduc):
 
 def test_masked_node_counter_matches_a_walk_over_the_restricted_tree(leduc):
     rng = np.random.default_rng(1)
-    masks = []
-    for tp in leduc.players:
-        mk = rng.random(tp.num_sequences) < 0.6
-        mk[0] = True
-        mk[tp.infoset_first_seq] = True
-        masks.append(mk)
-    counter = NodeCounter(leduc, tuple(masks))
+    masks = _random_masks(leduc, rng)
+    counter = NodeCounter(leduc, masks)
     h = np.flatnonzero(leduc.h_player != TERMINAL)
     children = leduc.h_num_children[h].astype(float)
     in_tree = np.ones(h.size, dtype=bool)
