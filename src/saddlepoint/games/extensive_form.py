@@ -722,7 +722,7 @@ def _assemble(name: str, builders: tuple[_PlayerBuilder, _PlayerBuilder], levels
     parent[0] = -1
     parent[1:] = np.repeat(np.arange(count, dtype=np.int32), num_children)
     child_start = np.empty(count, dtype=np.int32)
-    for d, (lo, hi) in enumerate(level_bounds):
+    for lo, hi in level_bounds:
         np.cumsum(num_children[lo:hi], out=child_start[lo:hi])
         child_start[lo:hi] -= num_children[lo:hi]
         child_start[lo:hi] += hi

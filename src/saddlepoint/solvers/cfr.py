@@ -24,11 +24,10 @@ positive), and nodes are counted in the restricted tree only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, ClassVar
-
 import os
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 
