@@ -46,7 +46,8 @@ def test_moa_is_registered_as_the_class_with_one_cell_per_seed():
     p = MoAPreset(seeds=(2, 5), train_items=10, test_items=10, tier_b_items=4, sweep_confidence=(3,),
                   sweep_fabricated=(0,), sweep_susceptibility=(1.0, 2.0), merge_similarities=(0.8,))
     assert [c.key for c in MoA().cells(p)] == ["A/seed=2", "A/seed=5", "sweep/seed=2/conf=3/fab=0/susc=1",
-                                                "sweep/seed=2/conf=3/fab=0/susc=2", "merge/seed=2/m=0.8", "B"]
+                                                "sweep/seed=2/conf=3/fab=0/susc=2", "merge/seed=2/m=0.8",
+                                                "B/items=0-4"]
 
 
 def test_moa_smoke_is_deterministic(tmp_path):
@@ -54,3 +55,63 @@ def test_moa_smoke_is_deterministic(tmp_path):
 
     a, b = tier_a(3, 60, 40), tier_a(3, 60, 40)
     assert [x.metrics for x in a] == [y.metrics for y in b]
+
+
+class _FirstOption:
+    """A chat back end that always answers option A (accuracy = share of items whose answer is A)."""
+
+    name = "first-option"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def complete(self, requests):
+        self.calls += len(requests)
+        return ["Answer: A" for _ in requests]
+
+
+def test_moa_smollm2_preset_is_tier_b_only_in_chunks():
+    from saddlepoint.experiments.moa import MoA
+
+    p = MoA.presets["smollm2"]
+    cells = MoA().cells(p)
+    assert p.tier_b_items >= 60 and not p.tier_a
+    assert [c.key for c in cells[:2]] == ["B/items=0-8", "B/items=8-16"] and len(cells) == 8
+    assert [(c.params["start"], c.params["stop"]) for c in cells][-1] == (56, 64)
+
+
+def test_tier_b_chunks_cover_the_same_items_and_pool_into_one_report():
+    import numpy as np
+
+    from saddlepoint.agents import story_items
+    from saddlepoint.experiments.moa import MoA, MoAPreset, _row, tier_b
+
+    p = MoAPreset(seeds=(0,), train_items=0, test_items=0, tier_a=False, tier_b_items=10, tier_b_chunk=4,
+                  tier_b_agent_tokens=8, tier_b_aggregator_tokens=8)
+    rows = []
+    for cell in MoA().cells(p):
+        arms = tier_b(0, 10, 8, 8, start=cell.params["start"], stop=cell.params["stop"], backend=_FirstOption())
+        rows += [_row("B", 0, arm) for arm in arms]
+    truth = np.array([it.answer for it in story_items(10, np.random.default_rng(0))])
+    summary = MoA().summarise(p, rows)
+    pooled = summary.values["pooled"]["B:000_000:none"]["accuracy"]
+    assert pooled["n"] == 10 and pooled["value"] == np.mean(truth == 0)
+    assert summary.claims == [] and summary.criteria[0][2]
+    text = "".join(summary.sections)
+    assert "Chance is 0.25" in text and "n = 10" in text
+
+
+def test_tier_b_rejects_a_bad_chunk():
+    from saddlepoint.errors import InvalidInputError
+    from saddlepoint.experiments.moa import tier_b
+
+    with pytest.raises(InvalidInputError, match="start < stop"):
+        tier_b(0, 10, 8, 8, start=8, stop=12, backend=_FirstOption())
+
+
+@pytest.mark.parametrize("acc, se, verdict", [(0.26, 0.05, "within 2 s.e. of chance"),
+                                              (0.60, 0.05, "above chance"), (0.05, 0.02, "below chance")])
+def test_chance_verdict(acc, se, verdict):
+    from saddlepoint.experiments.moa import chance_verdict
+
+    assert chance_verdict(acc, se) == verdict
