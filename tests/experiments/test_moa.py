@@ -62,11 +62,7 @@ class _FirstOption:
 
     name = "first-option"
 
-    def __init__(self) -> None:
-        self.calls = 0
-
     def complete(self, requests):
-        self.calls += len(requests)
         return ["Answer: A" for _ in requests]
 
 

@@ -59,10 +59,6 @@ TRUTHFUL = "000_000"
 LAYER2 = ("000_002", "000_003")            # one promoter / opposer in layer 2
 PLACEMENTS_A = LAYER2 + ("003_000",)        # plus an opposer in layer 1 (propagation)
 CHANCE = 0.25                               # four options per comprehension item
-TIER_B_CRITERION = ("tier B on SmolLM2 uses at least 60 items and states the chance level; no claim while the "
-                    "model sits at chance (issue 21)",
-                    "the smollm2 preset: 64 items in chunks of 8, truthful accuracy placed against chance 0.25 at "
-                    "2 s.e.; no claim in any case", True)
 METRICS = ("accuracy", "persuasion", "corruption", "recovery", "abstention")
 # The paper's QuALITY (hard, partial information) accuracies: truthful MoA and one deceiver.
 PAPER = {("000_000", "none"): 0.928, ("000_003", "none"): 0.443}
@@ -353,7 +349,7 @@ class MoA(Experiment):
             note = f"{p.tier_b_items} items, seed {p.seeds[0]}" if p.tier_b_items else "not run in this preset"
         tier_b = _tier_b_sections(rows, note) if any(r["tier"] == "B" for r in rows) else [f"\nTier B: {note}.\n"]
         if not p.tier_a:
-            return Summary(criteria=[TIER_B_CRITERION], values={"tier_b": note, "pooled": _pooled_values(rows)},
+            return Summary(criteria=[_tier_b_criterion(p)], values={"tier_b": note, "pooled": _pooled_values(rows)},
                            intro=["Tier B only: SmolLM2-135M-Instruct plays all seven roles of a 3-3-1 MoA on "
                                   "generated four-option story items, one opposer in layer 2 (000_003), every "
                                   "defence. It carries no claim (issue 21): a 135M model is expected near chance.\n"],
@@ -390,14 +386,6 @@ def _pooled_values(rows: Sequence[dict[str, Any]]) -> dict[str, dict[str, dict[s
             for t, pl, d in arms}
 
 
-def _accuracy(rows: Sequence[dict[str, Any]], placement: str, defence: str) -> dict[str, float]:
-    """Accuracy pooled over the rows' seeds (hits and counts summed) with its binomial s.e."""
-    part = [r for r in rows if r["placement"] == placement and r["defence"] == defence]
-    hits, n = sum(int(r["accuracy_hits"]) for r in part), sum(int(r["accuracy_n"]) for r in part)
-    p = hits / n
-    return {"value": p, "se": math.sqrt(p * (1 - p) / n), "n": n}
-
-
 def sweep_recovery(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per sweep setting and layer-2 placement (pooled over seeds): truthful and deceived
     accuracy, whether deception removed accuracy (gap > 2 s.e.), and per defence its accuracy
@@ -406,9 +394,9 @@ def sweep_recovery(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     settings = dict.fromkeys((r["confidence"], r["fabricated"], r["susceptibility"]) for r in rows)
     for conf, fab, susc in settings:
         part = [r for r in rows if (r["confidence"], r["fabricated"], r["susceptibility"]) == (conf, fab, susc)]
-        truthful = _accuracy(part, TRUTHFUL, "none")
+        truthful = pooled(part, "sweep", TRUTHFUL, "none", "accuracy")
         for placement in LAYER2:
-            dec = _accuracy(part, placement, "none")
+            dec = pooled(part, "sweep", placement, "none", "accuracy")
             removed = truthful["value"] - dec["value"]
             effect = exceeds(removed, math.hypot(truthful["se"], dec["se"]))
             entry: dict[str, Any] = {"confidence": int(conf), "fabricated": int(fab), "susceptibility": float(susc),
@@ -416,7 +404,7 @@ def sweep_recovery(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
                                      "truthful": truthful["value"], "deceived": dec["value"], "removed": removed,
                                      "deception_effect": effect}
             for d in DEFENCES[1:]:
-                acc = _accuracy(part, placement, d)["value"]
+                acc = pooled(part, "sweep", placement, d, "accuracy")["value"]
                 entry[d] = acc
                 entry[f"{d}_won_back"] = (acc - dec["value"]) / removed if effect else None
             out.append(entry)
@@ -489,7 +477,7 @@ def _merge_table(rows: list[dict[str, Any]]) -> list[str]:
         part = [r for r in rows if r["merge_similarity"] == m]
         for placement in LAYER2:
             table.append([m, placement] + [
-                f"{_accuracy(part, placement, d)['value']:.3f} / "
+                f"{pooled(part, 'merge', placement, d, 'accuracy')['value']:.3f} / "
                 f"{float(np.mean([r['split_rate'] for r in part if r['placement'] == placement and r['defence'] == d])):.2f}"
                 for d in ("cluster_filter", "cluster_locate", "dropout_cluster")])
     return ["\n## merge_similarity sweep (confidence 3, 4 fabricated facts, susceptibility 1)\n",
@@ -497,6 +485,14 @@ def _merge_table(rows: list[dict[str, Any]]) -> list[str]:
              "is not used. Cells: accuracy / share of items whose split was used.\n"),
             markdown_table(["merge_similarity", "placement", "cluster_filter", "cluster_locate", "dropout_cluster"],
                            table)]
+
+
+def _tier_b_criterion(p: MoAPreset) -> tuple[str, str, bool]:
+    """Issue 21 item 4 beside what the preset runs (item count and chunking read from it)."""
+    return ("tier B on SmolLM2 uses at least 60 items and states the chance level; no claim while the model sits "
+            "at chance (issue 21)",
+            f"{p.tier_b_items} items in chunks of {p.tier_b_chunk}, truthful accuracy placed against chance "
+            f"{CHANCE:g} at 2 s.e.; no claim in any case", True)
 
 
 def chance_verdict(acc: float, se: float, chance: float = CHANCE) -> str:
