@@ -67,13 +67,14 @@ class _FirstOption:
 
 
 def test_moa_smollm2_preset_is_tier_b_only_in_chunks():
-    from saddlepoint.experiments.moa import MoA
+    from saddlepoint.experiments.moa import MoA, _tier_b_criterion
 
     p = MoA.presets["smollm2"]
     cells = MoA().cells(p)
     assert p.tier_b_items >= 60 and not p.tier_a
     assert [c.key for c in cells[:2]] == ["B/items=0-8", "B/items=8-16"] and len(cells) == 8
     assert [(c.params["start"], c.params["stop"]) for c in cells][-1] == (56, 64)
+    assert _tier_b_criterion(p)[2]  # meets issue 21's ">= 60 items"
 
 
 def test_tier_b_chunks_cover_the_same_items_and_pool_into_one_report():
@@ -92,7 +93,7 @@ def test_tier_b_chunks_cover_the_same_items_and_pool_into_one_report():
     summary = MoA().summarise(p, rows)
     pooled = summary.values["pooled"]["B:000_000:none"]["accuracy"]
     assert pooled["n"] == 10 and pooled["value"] == np.mean(truth == 0)
-    assert summary.claims == [] and summary.criteria[0][2]
+    assert summary.claims == [] and not summary.criteria[0][2]  # 10 items < issue 21's 60: "same?" is no
     text = "".join(summary.sections)
     assert "Chance is 0.25" in text and "n = 10" in text
 

@@ -487,12 +487,16 @@ def _merge_table(rows: list[dict[str, Any]]) -> list[str]:
                            table)]
 
 
+TIER_B_MIN_ITEMS = 60
+"""Issue 21 item 4: tier B on SmolLM2 needs at least this many items."""
+
+
 def _tier_b_criterion(p: MoAPreset) -> tuple[str, str, bool]:
     """Issue 21 item 4 beside what the preset runs (item count and chunking read from it)."""
     return ("tier B on SmolLM2 uses at least 60 items and states the chance level; no claim while the model sits "
             "at chance (issue 21)",
             f"{p.tier_b_items} items in chunks of {p.tier_b_chunk}, truthful accuracy placed against chance "
-            f"{CHANCE:g} at 2 s.e.; no claim in any case", True)
+            f"{CHANCE:g} at 2 s.e.; no claim in any case", p.tier_b_items >= TIER_B_MIN_ITEMS)
 
 
 def chance_verdict(acc: float, se: float, chance: float = CHANCE) -> str:
