@@ -493,8 +493,8 @@ TIER_B_MIN_ITEMS = 60
 
 def _tier_b_criterion(p: MoAPreset) -> tuple[str, str, bool]:
     """Issue 21 item 4 beside what the preset runs (item count and chunking read from it)."""
-    return ("tier B on SmolLM2 uses at least 60 items and states the chance level; no claim while the model sits "
-            "at chance (issue 21)",
+    return (f"tier B on SmolLM2 uses at least {TIER_B_MIN_ITEMS} items and states the chance level; no claim while "
+            "the model sits at chance (issue 21)",
             f"{p.tier_b_items} items in chunks of {p.tier_b_chunk}, truthful accuracy placed against chance "
             f"{CHANCE:g} at 2 s.e.; no claim in any case", p.tier_b_items >= TIER_B_MIN_ITEMS)
 
